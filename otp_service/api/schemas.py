@@ -1,0 +1,152 @@
+"""Request and response bodies of the public contract (``shared/API.md``).
+
+Constraints live in ``msgspec.Meta`` so msgspec enforces them on decode and Litestar copies them into
+the OpenAPI document. Unknown fields are refused: a typo such as ``"cod"`` must be a 400, not a
+silently ignored field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from ..domain.models import CheckResult, Verification
+from ..domain.policy import LiveSettings
+
+__all__ = (
+    "AuditEntryOut",
+    "CheckIn",
+    "CheckOut",
+    "DeliveryOut",
+    "SettingsOut",
+    "StartIn",
+    "VerificationOut",
+    "check_out",
+    "rfc3339",
+    "verification_out",
+)
+
+PhoneText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=2,
+        max_length=40,
+        description="Phone number in international form with a leading '+'; spaces, dashes and brackets allowed.",
+        examples=["+34 600 100 200"],
+    ),
+]
+VerificationId = Annotated[
+    str, msgspec.Meta(pattern=r"^vf_[0-9a-f]{32}$", examples=["vf_0123456789abcdef0123456789abcdef"])
+]
+Code = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{4,10}$", description="The digits the user typed.", examples=["123456"])
+]
+Locale = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$", max_length=35, examples=["es", "pt-BR"])
+]
+AppHash = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9+/]{11}$", description="Android SMS Retriever app hash.", examples=["FA+9qCX9VSu"]
+    ),
+]
+Timestamp = Annotated[str, msgspec.Meta(description="RFC 3339 UTC", examples=["2026-11-23T18:00:00Z"])]
+
+
+class StartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    to: PhoneText
+    channel: Literal["sms"] = "sms"
+    locale: Locale | None = None
+    app_hash: AppHash | None = None
+
+
+class CheckIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: Code
+    to: PhoneText | None = None
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+class DeliveryOut(msgspec.Struct, kw_only=True):
+    status: Literal["queued", "sent", "delivered", "undelivered", "failed", "unknown"]
+    provider: str
+    updated_at: Timestamp
+    segments: int | None = None
+    encoding: str | None = None
+
+
+class VerificationOut(msgspec.Struct, kw_only=True):
+    id: str
+    to: str
+    channel: Literal["sms"]
+    status: Literal["pending", "approved", "canceled", "expired", "max_attempts_reached", "failed"]
+    provider: str
+    code_length: int
+    attempts_left: int
+    expires_at: Timestamp
+    resend_available_at: Timestamp
+    created_at: Timestamp
+    delivery: DeliveryOut
+
+
+class CheckOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str
+    to: str
+    status: Literal["pending", "approved", "max_attempts_reached"]
+    valid: bool
+    attempts_left: int | msgspec.UnsetType = msgspec.UNSET
+
+
+class SettingsOut(LiveSettings, frozen=True, kw_only=True):
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class AuditEntryOut(msgspec.Struct, kw_only=True):
+    time: Timestamp
+    admin: str
+    field: str
+    old: Any
+    new: Any
+
+
+def rfc3339(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def verification_out(v: Verification, now_ms: int) -> VerificationOut:
+    status = v.effective_status(now_ms)
+    attempts = v.attempts_left if status == "pending" else max(0, v.attempts_left)
+    delivery_status = v.delivery_status if v.delivery_status in DELIVERY_STATES else "unknown"
+    return VerificationOut(
+        id=v.id,
+        to=v.to,
+        channel="sms",
+        status=status.value,
+        provider=v.provider,
+        code_length=v.code_length,
+        attempts_left=attempts,
+        expires_at=rfc3339(v.expires_ms),
+        resend_available_at=rfc3339(v.resend_ms),
+        created_at=rfc3339(v.created_ms),
+        delivery=DeliveryOut(
+            status=delivery_status,  # type: ignore[arg-type]
+            provider=v.delivery_provider or v.provider,
+            updated_at=rfc3339(v.delivery_ms or v.created_ms),
+            segments=v.segments or None,
+            encoding=v.encoding or None,
+        ),
+    )
+
+
+DELIVERY_STATES = frozenset({"queued", "sent", "delivered", "undelivered", "failed", "unknown"})
+
+
+def check_out(result: CheckResult) -> CheckOut:
+    return CheckOut(
+        id=result.id,
+        to=result.to,
+        status=result.status.value,  # type: ignore[arg-type]
+        valid=result.valid,
+        attempts_left=msgspec.UNSET if result.attempts_left is None else result.attempts_left,
+    )

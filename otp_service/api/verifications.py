@@ -1,0 +1,91 @@
+"""The client routes of the contract: send, check, status, cancel."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
+
+from ..domain.errors import NotFound, ValidationFailed
+from ..domain.service import OtpService
+from .auth import client_guard
+from .deps import client_ip, provide_otp_service
+from .schemas import CheckIn, CheckOut, StartIn, VerificationOut, check_out, verification_out
+
+__all__ = ("VerificationController",)
+
+_ID_CHARS = frozenset("0123456789abcdef")
+
+
+def _known_id(verification_id: str) -> str:
+    """Ids we never issued are simply not found (no hint about the format)."""
+    if not (verification_id.startswith("vf_") and len(verification_id) == 35 and set(verification_id[3:]) <= _ID_CHARS):
+        raise NotFound("No verification with this id.")
+    return verification_id
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class VerificationController(Controller):
+    path = "/v1/verifications"
+    tags = ["verifications"]
+    guards = [client_guard]
+    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
+    security = [{"bearer": []}]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Start (or restart) a verification and send the code",
+        responses={},
+    )
+    async def start(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[StartIn],
+        otp_service: NamedDependency[OtpService],
+        idempotency_key: Annotated[
+            str | None,
+            Parameter(header="Idempotency-Key", required=False, max_length=255, description="Replay protection."),
+        ] = None,
+    ) -> VerificationOut:
+        if data.app_hash is not None and not data.app_hash.isascii():
+            raise ValidationFailed("app_hash: must be 11 characters", [{"field": "app_hash", "message": "invalid"}])
+        fingerprint = msgspec.json.encode(data).hex() if idempotency_key else ""
+        verification, _replayed = await otp_service.start(
+            data.to,
+            client=request.state.client,
+            ip=client_ip(request, request.app.state.trusted_proxy_hops),
+            locale=data.locale,
+            app_hash=data.app_hash.strip() if data.app_hash else None,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+        return verification_out(verification, _now_ms())
+
+    @post("/check", status_code=200, summary="Check a code")
+    async def check(self, data: JSONBody[CheckIn], otp_service: NamedDependency[OtpService]) -> CheckOut:
+        if (data.to is None) == (data.id is None):
+            message = "Give exactly one of 'to' or 'id'."
+            raise ValidationFailed(message, [{"field": "to", "message": message}])
+        if not (data.code.isascii() and data.code.isdigit()):
+            raise ValidationFailed("code: must be digits only", [{"field": "code", "message": "digits only"}])
+        if data.id is not None:
+            result = await otp_service.check(code=data.code, verification_id=_known_id(data.id))
+        else:
+            result = await otp_service.check(code=data.code, to=data.to)
+        return check_out(result)
+
+    @get("/{verification_id:str}", summary="Read a verification and its delivery state")
+    async def status(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
+        return verification_out(await otp_service.get(_known_id(verification_id)), _now_ms())
+
+    @post("/{verification_id:str}/cancel", status_code=200, summary="Cancel a pending verification")
+    async def cancel(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
+        return verification_out(await otp_service.cancel(_known_id(verification_id)), _now_ms())

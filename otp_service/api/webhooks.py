@@ -1,0 +1,57 @@
+"""Delivery receipts: ``POST /v1/webhooks/{provider}/{secret}``.
+
+Vendors cannot send our bearer tokens, so the shared secret sits in the path (the contract's
+choice). A wrong secret and an unknown provider both answer 404, so the endpoint does not confirm
+which part was wrong. The path is never logged raw (see ``logging.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+
+from providers import ReceiptError, ReceiptParser
+
+from ..domain.errors import NotFound, ValidationFailed
+from ..domain.service import OtpService
+from .auth import Authenticator
+from .deps import provide_otp_service
+
+__all__ = ("WebhookController",)
+
+
+class WebhookController(Controller):
+    path = "/v1/webhooks"
+    tags = ["webhooks"]
+    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
+
+    @post(
+        "/{provider:str}/{secret:str}",
+        status_code=200,
+        summary="Delivery receipt callback from a provider",
+        request_max_body_size=256 * 1024,
+    )
+    async def receipt(
+        self,
+        request: Request[Any, Any, Any],
+        provider: FromPath[str],
+        secret: FromPath[str],
+        otp_service: NamedDependency[OtpService],
+    ) -> Any:
+        auth: Authenticator = request.app.state.auth
+        parsers: dict[str, ReceiptParser] = request.app.state.receipt_parsers
+        parser = parsers.get(provider)
+        if not auth.webhook_secret_ok(secret) or parser is None:
+            raise NotFound("No such resource.")
+        body = await request.body()
+        try:
+            batch = parser(body, dict(request.headers))
+        except ReceiptError as exc:
+            raise ValidationFailed(f"The body is not a {provider} delivery receipt: {exc}") from exc
+        applied = await otp_service.apply_receipts(provider, batch.updates)
+        if batch.response is not None:
+            return batch.response
+        return {"received": len(batch.updates), "applied": applied}

@@ -1,0 +1,1 @@
+"""Verification logic: codes, policy, Redis state and delivery. Never imports Litestar."""

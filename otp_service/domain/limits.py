@@ -1,0 +1,82 @@
+"""Send-side rate limits: resend cooldown, per-number, per-client and per-IP windows.
+
+The per-number part (cooldown, in-flight lock, window) is one script on the number's slot; the client
+and IP windows live on their own slots, so they are reserved one after another and refunded if a
+later one refuses. Each reservation is atomic, so no limit can be exceeded by concurrent requests; a
+refused request briefly holds a reservation it then gives back, which can only make a concurrent
+request see the limit a moment early, never late. The algorithm (sliding-window log) is explained in
+``store.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+from ..metrics import RATE_LIMITED
+from .errors import RateLimited
+from .policy import LiveSettings
+from .store import Begin, VerificationStore
+
+__all__ = ("SendLimiter", "SendReservation")
+
+_MESSAGES = {
+    "cooldown": "Wait before requesting another code for this number.",
+    "busy": "A code is being sent to this number right now.",
+    "limit": "Too many codes were requested for this number.",
+    "client": "This API client has requested too many codes.",
+    "ip": "Too many codes were requested from this address.",
+}
+_LIMIT_LABEL = {"cooldown": "resend_cooldown", "busy": "send_in_flight", "limit": "send_limit"}
+
+
+def _seconds(ms: int) -> int:
+    return max(1, math.ceil(ms / 1000))
+
+
+class SendReservation:
+    __slots__ = ("begin", "client", "ip", "phone", "token")
+
+    def __init__(self, phone: str, client: str, ip: str, token: str, begin: Begin) -> None:
+        self.phone, self.client, self.ip, self.token, self.begin = phone, client, ip, token, begin
+
+
+class SendLimiter:
+    def __init__(self, store: VerificationStore, *, lock_ms: int) -> None:
+        self._store = store
+        self._lock_ms = lock_ms  # longest a send may hold the number's in-flight lock
+
+    async def reserve(self, phone: str, client: str, ip: str, settings: LiveSettings) -> SendReservation:
+        token = uuid.uuid4().hex
+        begin = await self._store.begin_send(
+            phone,
+            limit=settings.send_limit.count,
+            window_ms=settings.send_limit.window_seconds * 1000,
+            token=token,
+            lock_ms=self._lock_ms,
+        )
+        if begin.outcome != "ok":
+            RATE_LIMITED.labels(_LIMIT_LABEL[begin.outcome]).inc()
+            raise RateLimited(
+                _MESSAGES[begin.outcome], limit=_LIMIT_LABEL[begin.outcome], retry_after_s=_seconds(begin.wait_ms)
+            )
+        reservation = SendReservation(phone, client, ip, token, begin)
+        reserved: list[tuple[str, str]] = []
+        for kind, ident, window in (("client", client, settings.client_limit), ("ip", ip, settings.ip_limit)):
+            wait = await self._store.reserve(
+                kind, ident, limit=window.count, window_ms=window.window_seconds * 1000, token=token
+            )
+            if wait:
+                for done_kind, done_ident in reserved:
+                    await self._store.refund(done_kind, done_ident, token)
+                await self._store.abort_send(phone, token)
+                RATE_LIMITED.labels(f"{kind}_limit").inc()
+                raise RateLimited(_MESSAGES[kind], limit=f"{kind}_limit", retry_after_s=_seconds(wait))
+            reserved.append((kind, ident))
+        return reservation
+
+    async def release(self, reservation: SendReservation) -> None:
+        """Give every reservation back: nothing was delivered, so the user's quota is untouched."""
+        await self._store.refund("client", reservation.client, reservation.token)
+        await self._store.refund("ip", reservation.ip, reservation.token)
+        await self._store.abort_send(reservation.phone, reservation.token)

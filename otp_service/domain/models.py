@@ -1,0 +1,62 @@
+"""The verification record as stored in Redis and as the service reasons about it."""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+__all__ = ("CheckResult", "Mode", "Status", "Verification")
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    MAX_ATTEMPTS_REACHED = "max_attempts_reached"
+    FAILED = "failed"
+
+
+class Mode(enum.StrEnum):
+    LOCAL = "local"  # we generated the code and hold its argon2 hash
+    DELEGATED = "delegated"  # the vendor made the code and checks it (Message Central VerifyNow)
+    TEST = "test"  # a configured test number: fixed code, nothing sent
+
+
+class Verification(msgspec.Struct, kw_only=True):
+    id: str
+    to: str
+    channel: str = "sms"
+    status: Status
+    mode: Mode
+    provider: str
+    reference: str = ""
+    code_length: int
+    attempts_left: int
+    max_attempts: int
+    created_ms: int
+    expires_ms: int
+    resend_ms: int
+    delivery_status: str = "unknown"
+    delivery_provider: str = ""
+    delivery_ms: int = 0
+    message_id: str = ""
+    segments: int = 0
+    encoding: str = ""
+    client: str = ""
+    finished_ms: int = 0
+
+    def effective_status(self, now_ms: int) -> Status:
+        """A pending verification past its expiry reads as expired (nothing rewrites it in Redis)."""
+        if self.status is Status.PENDING and now_ms >= self.expires_ms:
+            return Status.EXPIRED
+        return self.status
+
+
+class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    to: str
+    status: Status
+    valid: bool
+    attempts_left: int | None = None

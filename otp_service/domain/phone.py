@@ -1,0 +1,56 @@
+"""Phone numbers: parsed and validated by ``phonenumbers`` only, stored and returned as E.164."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import phonenumbers
+
+from providers import Msisdn
+
+from .errors import CountryNotAllowed, InvalidPhone
+
+__all__ = ("Phone", "mask", "parse_phone")
+
+
+class Phone:
+    """A valid number: its E.164 form (the Redis hash tag), region and the adapters' view of it."""
+
+    __slots__ = ("e164", "msisdn", "region")
+
+    def __init__(self, e164: str, region: str, msisdn: Msisdn) -> None:
+        self.e164 = e164
+        self.region = region
+        self.msisdn = msisdn
+
+    def masked(self) -> str:
+        return self.msisdn.masked()
+
+
+def parse_phone(raw: str, allowed_countries: Collection[str] | None = None) -> Phone:
+    """Parse a number written with a leading ``+``; reject what ``is_valid_number`` rejects.
+
+    Only international form is accepted (no default region): a service shared by clients in several
+    countries cannot guess which national plan a bare number belongs to.
+    """
+    text = raw.strip()
+    if not text.startswith("+"):
+        raise InvalidPhone("The number must be in international form, starting with '+'.")
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone("The number could not be parsed.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone("The number is not a valid phone number.")
+    region = phonenumbers.region_code_for_number(number) or ""
+    if allowed_countries is not None and region not in allowed_countries:
+        raise CountryNotAllowed(f"Numbers from {region or 'this region'} are not accepted.")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Phone(e164, region, Msisdn.from_e164(e164, number.country_code or 0))
+
+
+def mask(e164: str) -> str:
+    """Mask a stored E.164 number for logs (``+34******200``) without re-parsing it."""
+    if len(e164) <= 6:
+        return "+" + "*" * (len(e164) - 1)
+    return f"{e164[:3]}{'*' * (len(e164) - 6)}{e164[-3:]}"

@@ -1,0 +1,363 @@
+"""The verification use cases: start (send or resend), check, status, cancel, delivery receipts.
+
+Order inside ``start`` follows Supabase Auth's phone flow: limits first (cooldown, per-number,
+per-client, per-IP), then the test-number shortcut, then delivery, and only after a provider took the
+message is the code's hash stored. Storing after sending means a failed chain leaves the previous
+pending code (if any) untouched and costs the user no quota; the reply is only sent once the hash is
+stored, so no check can arrive before it.
+
+``check`` dispatches on what the stored record says (local hash, vendor-checked, test number), never
+on the current settings, so a verification started before a settings change is checked the way it
+was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+import structlog
+
+from providers import CheckOutcome, DeliveryStatus, DeliveryUpdate, ProviderError, Providers
+
+from ..metrics import CHECKS, RATE_LIMITED, RECEIPTS
+from .codes import CodeHasher, generate_code
+from .delivery import Delivered, DeliveryChain, LocalMessage, error_kind
+from .errors import Conflict, NotFound, ProviderUnavailableError, RateLimited, StoreUnavailable, ValidationFailed
+from .limits import SendLimiter, SendReservation
+from .live import LiveSettingsSource
+from .messages import render
+from .models import CheckResult, Status, Verification
+from .phone import Phone, parse_phone
+from .policy import LiveSettings
+from .store import VerificationStore
+
+__all__ = ("OtpService", "new_verification_id")
+
+log = structlog.get_logger("otp.service")
+T = TypeVar("T")
+
+_DELIVERY_RANK = {"queued": 0, "sent": 1, "unknown": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+_VENDOR_OUTCOME = {
+    CheckOutcome.APPROVED: "approved",
+    CheckOutcome.WRONG_CODE: "wrong",
+    CheckOutcome.EXPIRED: "expired",
+    CheckOutcome.LOCKED: "locked",
+}
+
+
+def new_verification_id() -> str:
+    return f"vf_{secrets.token_hex(16)}"
+
+
+class _Replay(msgspec.Struct):
+    fingerprint: str
+    verification: Verification
+
+
+async def _quietly(call: Callable[[], Awaitable[T]]) -> None:
+    """Best-effort clean-up on an error path: the original error is what the caller must see."""
+    try:
+        await asyncio.shield(call())
+    except (StoreUnavailable, asyncio.CancelledError):
+        log.warning("cleanup.skipped", reason="store unavailable")
+
+
+class OtpService:
+    def __init__(
+        self,
+        *,
+        store: VerificationStore,
+        live: LiveSettingsSource,
+        limiter: SendLimiter,
+        chain: DeliveryChain,
+        hasher: CodeHasher,
+        webotp_host: str | None = None,
+        test_numbers_allowed: bool = False,
+    ) -> None:
+        self.store = store
+        self.live = live
+        self.limiter = limiter
+        self.chain = chain
+        self.hasher = hasher
+        self.webotp_host = webotp_host
+        self.test_numbers_allowed = test_numbers_allowed
+
+    @property
+    def providers(self) -> Providers:
+        return self.chain.providers
+
+    # -- start --------------------------------------------------------------------------------
+    async def start(
+        self,
+        to: str,
+        *,
+        client: str,
+        ip: str,
+        locale: str | None = None,
+        app_hash: str | None = None,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> tuple[Verification, bool]:
+        """Returns the verification and whether it is a replay of an earlier idempotent request."""
+        live = await self.live.get()
+        phone = parse_phone(to, live.allowed_countries)
+        structlog.contextvars.bind_contextvars(to=phone.masked())
+        if not idempotency_key:
+            return await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash), False
+
+        digest = hashlib.sha256(f"{client}\0{idempotency_key}".encode()).hexdigest()
+        ttl_ms = live.ttl_seconds * 1000
+        state, value = await self.store.idempotency_begin(phone.e164, digest, fingerprint, ttl_ms)
+        if state == "busy":
+            raise Conflict("A request with this Idempotency-Key is still being processed.")
+        if state == "done":
+            replay = msgspec.json.decode(value, type=_Replay)
+            if not secrets.compare_digest(replay.fingerprint, fingerprint):
+                raise Conflict("This Idempotency-Key was already used with a different request.")
+            return replay.verification, True
+        try:
+            verification = await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash)
+        except BaseException:
+            await _quietly(lambda: self.store.idempotency_abort(phone.e164, digest, fingerprint))
+            raise
+        document = msgspec.json.encode(_Replay(fingerprint=fingerprint, verification=verification))
+        await self.store.idempotency_commit(phone.e164, digest, document, ttl_ms)
+        return verification, False
+
+    def _code_length_for(self, live: LiveSettings) -> Callable[[str], int]:
+        ranges = self.live.ctx.code_length_ranges
+
+        def length(provider: str) -> int:
+            low, high = ranges.get(provider, (live.code_length, live.code_length))
+            return min(max(live.code_length, low), high)
+
+        return length
+
+    async def _start(
+        self, phone: Phone, live: LiveSettings, *, client: str, ip: str, locale: str | None, app_hash: str | None
+    ) -> Verification:
+        reservation = await self.limiter.reserve(phone.e164, client, ip, live)
+        vid = reservation.begin.current_id or new_verification_id()
+        hashes: list[asyncio.Future[str]] = []
+
+        def make_local(code: str | None = None) -> LocalMessage:
+            code = code or generate_code(live.code_length)
+            pending = asyncio.ensure_future(self.hasher.hash(vid, code))  # hashes while the provider works
+            hashes.append(pending)
+            message = render(live, code, locale=locale, app_hash=app_hash, webotp_host=self.webotp_host)
+            return LocalMessage(code, message.text, pending, message.segments, message.encoding.value)
+
+        try:
+            test_code = live.test_numbers.get(phone.e164) if self.test_numbers_allowed else None
+            if test_code is not None:
+                local = make_local(test_code)
+                delivered = Delivered(
+                    provider="test", mode="test", delivery_status="sent", local=local, code_length=len(test_code)
+                )
+            else:
+                delivered = await self.chain.deliver(
+                    live.providers,
+                    phone.msisdn,
+                    reference=vid,
+                    code_length=live.code_length,
+                    make_local=make_local,
+                    code_length_for=self._code_length_for(live),
+                )
+            return await self._commit(phone, live, vid, reservation, delivered, client)
+        except BaseException:
+            for pending in hashes:
+                pending.cancel()
+            await _quietly(lambda: self.limiter.release(reservation))
+            raise
+
+    async def _commit(
+        self,
+        phone: Phone,
+        live: LiveSettings,
+        vid: str,
+        reservation: SendReservation,
+        delivered: Delivered,
+        client: str,
+    ) -> Verification:
+        ttl_s = live.ttl_seconds
+        if delivered.ttl_cap_s:
+            ttl_s = max(1, min(ttl_s, delivered.ttl_cap_s))
+        local = delivered.local
+        code_hash = await local.code_hash if local is not None else ""
+        fields: dict[str, str | int] = {
+            "to": phone.e164,
+            "channel": "sms",
+            "mode": delivered.mode,
+            "provider": delivered.provider,
+            "reference": delivered.reference,
+            "code_hash": code_hash,
+            "code_length": delivered.code_length,
+            "delivery_status": delivered.delivery_status,
+            "delivery_provider": delivered.provider,
+            "delivery_rank": _DELIVERY_RANK.get(delivered.delivery_status, 0),
+            "message_id": delivered.message_id,
+            "segments": local.segments if local is not None else 0,
+            "encoding": local.encoding if local is not None else "",
+            "client": client,
+        }
+        commit: dict[str, Any] = {
+            "ttl_ms": ttl_s * 1000,
+            "cooldown_ms": live.resend_cooldown_seconds * 1000,
+            "lock_token": reservation.token,
+            "max_attempts": live.max_attempts,
+        }
+        fresh = not reservation.begin.current_id
+        gen = await self.store.commit_send(phone.e164, vid, fresh=fresh, fields=fields, **commit)
+        if gen is None:
+            # The verification we were resending was approved, canceled or expired meanwhile: the
+            # message just sent starts a new one. The hash is bound to the id, so it is redone.
+            vid = new_verification_id()
+            if local is not None:
+                fields["code_hash"] = await self.hasher.hash(vid, local.code)
+            gen = await self.store.commit_send(phone.e164, vid, fresh=True, fields=fields, **commit)
+            if gen is None:
+                raise Conflict("The verification changed while the code was being sent; retry.")
+        indexes = [self.store.index_id(vid, phone.e164, ttl_s * 1000)]
+        if delivered.message_id:
+            indexes.append(self.store.index_message(delivered.provider, delivered.message_id, vid, ttl_s * 1000))
+        await asyncio.gather(*indexes)
+        verification = await self.store.read(phone.e164, vid)
+        if verification is None:
+            raise StoreUnavailable("The verification could not be read back.")
+        structlog.contextvars.bind_contextvars(
+            verification_id=vid, provider=delivered.provider, delivery=delivered.delivery_status
+        )
+        return verification
+
+    # -- check --------------------------------------------------------------------------------
+    async def check(self, *, code: str, to: str | None = None, verification_id: str | None = None) -> CheckResult:
+        live = await self.live.get()
+        if verification_id is not None:
+            e164 = await self.store.phone_for_id(verification_id)
+            if e164 is None:
+                raise NotFound("No pending verification with this id.")
+        else:
+            assert to is not None
+            e164 = parse_phone(to).e164
+        phone = parse_phone(e164)
+        structlog.contextvars.bind_contextvars(to=phone.masked())
+        token = uuid.uuid4().hex
+        taken = await self.store.take_attempt(
+            e164,
+            expected_id=verification_id or "",
+            code_length=len(code),
+            limit=live.check_limit.count,
+            window_ms=live.check_limit.window_seconds * 1000,
+            token=token,
+        )
+        if taken.outcome == "missing":
+            CHECKS.labels("not_found").inc()
+            raise NotFound("No pending verification for this number or id.")
+        if taken.outcome == "length":
+            CHECKS.labels("invalid").inc()
+            message = f"The code must have {taken.code_length} digits."
+            raise ValidationFailed(message, [{"field": "code", "message": message}])
+        if taken.outcome == "budget":
+            CHECKS.labels("rate_limited").inc()
+            RATE_LIMITED.labels("check_limit").inc()
+            raise RateLimited(
+                "Too many failed checks for this number.",
+                limit="check_limit",
+                retry_after_s=math.ceil(taken.wait_ms / 1000),
+            )
+        structlog.contextvars.bind_contextvars(verification_id=taken.id)
+
+        async def refund() -> None:
+            await self.store.finish_check(e164, taken.id, gen=taken.gen, outcome="refund", token=token)
+
+        try:
+            if taken.mode == "delegated":
+                outcome = await self._vendor_check(phone, taken.provider, code, taken.reference)
+            else:
+                valid = await self.hasher.verify(taken.code_hash, taken.id, code)
+                outcome = "approved" if valid else "wrong"
+        except BaseException:
+            await _quietly(refund)
+            raise
+        result, left = await self.store.finish_check(e164, taken.id, gen=taken.gen, outcome=outcome, token=token)
+        CHECKS.labels(result).inc()
+        structlog.contextvars.bind_contextvars(check=result)
+        if result == "approved":
+            return CheckResult(id=taken.id, to=e164, status=Status.APPROVED, valid=True)
+        if result == "wrong":
+            return CheckResult(id=taken.id, to=e164, status=Status.PENDING, valid=False, attempts_left=left)
+        if result == "dead":
+            return CheckResult(id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=0)
+        raise NotFound("No pending verification for this number or id.")
+
+    async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> str:
+        verifier = self.providers.verifiers.get(provider)
+        if verifier is None:
+            raise ProviderUnavailableError(
+                "The provider that sent this code is not configured here.",
+                [{"provider": provider, "reason": "not_configured"}],
+            )
+        breaker = self.chain.breakers[provider]
+        if not breaker.allow():
+            raise ProviderUnavailableError(
+                "The provider that sent this code cannot check it right now.",
+                [{"provider": provider, "reason": "circuit_open"}],
+            )
+        try:
+            outcome = await verifier.check(phone.msisdn, code, reference=reference)
+        except ProviderError as exc:
+            breaker.failure() if error_kind(exc) != "rejected" else breaker.release()
+            raise ProviderUnavailableError(
+                "The provider that sent this code cannot check it right now.",
+                [{"provider": provider, "reason": error_kind(exc)}],
+            ) from exc
+        breaker.success()
+        return _VENDOR_OUTCOME[outcome]
+
+    # -- status, cancel, receipts -------------------------------------------------------------
+    async def get(self, verification_id: str) -> Verification:
+        e164 = await self.store.phone_for_id(verification_id)
+        verification = await self.store.read(e164, verification_id) if e164 else None
+        if verification is None:
+            raise NotFound("No verification with this id.")
+        return verification
+
+    async def cancel(self, verification_id: str) -> Verification:
+        e164 = await self.store.phone_for_id(verification_id)
+        if e164 is None or not await self.store.cancel(e164, verification_id):
+            raise NotFound("No pending verification with this id.")
+        structlog.contextvars.bind_contextvars(verification_id=verification_id)
+        return await self.get(verification_id)
+
+    async def apply_receipts(self, provider: str, updates: list[DeliveryUpdate]) -> int:
+        """Apply what can be matched to a verification; unknown ids are ignored. Returns how many applied."""
+        applied = 0
+        for update in updates:
+            vid = None
+            if update.message_id:
+                vid = await self.store.id_for_message(provider, update.message_id)
+            if vid is None and update.reference and update.reference.startswith("vf_"):
+                vid = update.reference
+            e164 = await self.store.phone_for_id(vid) if vid else None
+            if vid is None or e164 is None:
+                RECEIPTS.labels(provider, "unmatched").inc()
+                continue
+            status = update.status.value if isinstance(update.status, DeliveryStatus) else str(update.status)
+            done = await self.store.apply_receipt(
+                e164,
+                vid,
+                status=status,
+                provider=provider,
+                rank=_DELIVERY_RANK.get(status, 0),
+                message_id=update.message_id or "",
+            )
+            RECEIPTS.labels(provider, status if done else "stale").inc()
+            applied += int(done)
+        return applied

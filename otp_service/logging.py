@@ -1,0 +1,87 @@
+"""Structured logging with a redaction pass that runs on every event.
+
+Application code only ever logs masked numbers and never codes or secrets; the redactor is the
+second line of defence: it drops fields whose names say they hold a secret, replaces any configured
+secret value (API keys, pepper, admin token, webhook secret, vendor credentials) wherever it appears,
+and masks anything that looks like an international phone number.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ("Redactor", "configure_logging")
+
+_DROP = frozenset(
+    {"code", "otp", "text", "body", "password", "token", "secret", "pepper", "authorization", "api_key", "code_hash"}
+)
+_PHONE = re.compile(r"\+\d{7,15}")
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    digits = match.group(0)
+    return f"{digits[:3]}{'*' * (len(digits) - 6)}{digits[-3:]}"
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.set_secrets(secrets)
+
+    def set_secrets(self, secrets: Iterable[str]) -> None:
+        values = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if self._pattern is not None:
+                value = self._pattern.sub("***", value)
+            return _PHONE.sub(_mask_phone, value)
+        if isinstance(value, dict):
+            return {k: ("***" if k in _DROP else self._clean(v)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._clean(v) for v in value]
+        return value
+
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key in list(event):
+            if key in _DROP:
+                event[key] = "***"
+            else:
+                event[key] = self._clean(event[key])
+        return event
+
+
+REDACTOR = Redactor()
+
+
+def configure_logging(*, fmt: str = "json", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    REDACTOR.set_secrets(secrets)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,  # plain traceback text: never frame locals
+        REDACTOR,
+    ]
+    renderer: Any
+    if fmt == "console":
+        renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        shared.remove(structlog.processors.format_exc_info)
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # Quiet the stdlib loggers that could print request paths (the webhook path holds a secret).
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -1,0 +1,39 @@
+"""Prometheus metrics. Labels are bounded enums and provider names: never a number, id or code.
+
+With several worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (``otp-service serve`` does) so
+``/metrics`` aggregates every worker; prometheus-client handles the files.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+__all__ = (
+    "BREAKER_STATE",
+    "CHECKS",
+    "PROVIDER_ERRORS",
+    "PROVIDER_LATENCY",
+    "RATE_LIMITED",
+    "RECEIPTS",
+    "REDIS_ERRORS",
+    "SENDS",
+)
+
+SENDS = Counter("otp_sends_total", "Send attempts by provider and outcome.", ["provider", "outcome"])
+CHECKS = Counter("otp_checks_total", "Code checks by outcome.", ["outcome"])
+PROVIDER_LATENCY = Histogram(
+    "otp_provider_latency_seconds",
+    "Time spent in one provider call.",
+    ["provider", "operation"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PROVIDER_ERRORS = Counter("otp_provider_errors_total", "Provider call failures by kind.", ["provider", "kind"])
+BREAKER_STATE = Gauge(
+    "otp_circuit_breaker_state",
+    "Circuit breaker per provider: 0 closed, 1 half-open, 2 open.",
+    ["provider"],
+    multiprocess_mode="max",
+)
+RATE_LIMITED = Counter("otp_rate_limited_total", "Requests refused by a limit.", ["limit"])
+REDIS_ERRORS = Counter("otp_redis_errors_total", "Redis calls that failed (store unavailable).")
+RECEIPTS = Counter("otp_delivery_receipts_total", "Delivery receipts by provider and status.", ["provider", "status"])
