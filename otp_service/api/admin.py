@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, patch
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from ..domain.policy import SettingsPatch
 from ..domain.service import OtpService
@@ -45,7 +45,7 @@ class AdminController(Controller):
     async def audit(
         self,
         otp_service: NamedDependency[OtpService],
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=1000, required=False)] = 100,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000, required=False)] = 100,
     ) -> list[AuditEntryOut]:
         entries = await otp_service.live.audit(limit)
         return [AuditEntryOut(time=e.time, admin=e.admin, field=e.field, old=e.old, new=e.new) for e in entries]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
@@ -52,7 +52,12 @@ class VerificationController(Controller):
         otp_service: NamedDependency[OtpService],
         idempotency_key: Annotated[
             str | None,
-            Parameter(header="Idempotency-Key", required=False, max_length=255, description="Replay protection."),
+            HeaderParameter(
+                name="Idempotency-Key",
+                required=False,
+                max_length=255,
+                description="Same key and body within the TTL: the first response again, nothing sent.",
+            ),
         ] = None,
     ) -> VerificationOut:
         if data.app_hash is not None and not data.app_hash.isascii():
