@@ -134,3 +134,15 @@ def build_app(settings: Settings, vendors: Vendors) -> Litestar:
 async def client(settings: Settings, redis: Redis, vendors: Vendors) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(build_app(settings, vendors)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def server(settings: Settings, redis: Redis, vendors: Vendors) -> AsyncIterator[str]:
+    """The app behind a real uvicorn socket; yields its base URL."""
+    from tests.server import ServerThread
+
+    thread = ServerThread(build_app(settings, vendors)).start()
+    try:
+        yield thread.url
+    finally:
+        thread.stop()

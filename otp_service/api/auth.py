@@ -64,7 +64,7 @@ class Authenticator:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="otp-service"'}
 
 
-def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     auth: Authenticator = connection.app.state.auth
     client = auth.client_for(_bearer(connection))
     if client is None:
@@ -73,7 +73,7 @@ def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
     structlog.contextvars.bind_contextvars(client=client)
 
 
-def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     auth: Authenticator = connection.app.state.auth
     if not auth.admin_enabled:
         raise ProblemException(404, "not_found", "No such resource.")

@@ -66,6 +66,7 @@ class ProblemException(ProblemDetailsException):
     """A problem raised directly by a route or guard (401, 403, 404)."""
 
     def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        structlog.contextvars.bind_contextvars(outcome=code)
         super().__init__(
             status_code=status,
             detail=detail,
@@ -79,6 +80,7 @@ class ProblemException(ProblemDetailsException):
 def problem(
     status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response[dict[str, Any]]:
+    structlog.contextvars.bind_contextvars(outcome=code)
     body: dict[str, Any] = {
         "type": f"urn:otp-service:problem:{code}",
         "title": TITLES.get(code, "Error"),

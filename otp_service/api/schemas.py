@@ -31,7 +31,7 @@ __all__ = (
 PhoneText = Annotated[
     str,
     msgspec.Meta(
-        min_length=2,
+        min_length=1,
         max_length=40,
         description="Phone number in international form with a leading '+'; spaces, dashes and brackets allowed.",
         examples=["+34 600 100 200"],

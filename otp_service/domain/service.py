@@ -225,14 +225,15 @@ class OtpService:
             if gen is None:
                 raise Conflict("The verification changed while the code was being sent; retry.")
         indexes = [self.store.index_id(vid, phone.e164, ttl_s * 1000)]
-        if delivered.message_id:
-            indexes.append(self.store.index_message(delivered.provider, delivered.message_id, vid, ttl_s * 1000))
+        # Receipts name the vendor's message id; Message Central may name its verificationId instead.
+        for vendor_id in {delivered.message_id, delivered.reference} - {""}:
+            indexes.append(self.store.index_message(delivered.provider, vendor_id, vid, ttl_s * 1000))
         await asyncio.gather(*indexes)
         verification = await self.store.read(phone.e164, vid)
         if verification is None:
             raise StoreUnavailable("The verification could not be read back.")
         structlog.contextvars.bind_contextvars(
-            verification_id=vid, provider=delivered.provider, delivery=delivered.delivery_status
+            verification_id=vid, provider=delivered.provider, delivery=delivered.delivery_status, outcome="sent"
         )
         return verification
 
@@ -275,7 +276,9 @@ class OtpService:
         structlog.contextvars.bind_contextvars(verification_id=taken.id)
 
         async def refund() -> None:
-            await self.store.finish_check(e164, taken.id, gen=taken.gen, outcome="refund", token=token)
+            await self.store.finish_check(
+                e164, taken.id, gen=taken.gen, outcome="refund", token=token, attempts_left=taken.attempts_left
+            )
 
         try:
             if taken.mode == "delegated":
@@ -286,9 +289,11 @@ class OtpService:
         except BaseException:
             await _quietly(refund)
             raise
-        result, left = await self.store.finish_check(e164, taken.id, gen=taken.gen, outcome=outcome, token=token)
+        result, left = await self.store.finish_check(
+            e164, taken.id, gen=taken.gen, outcome=outcome, token=token, attempts_left=taken.attempts_left
+        )
         CHECKS.labels(result).inc()
-        structlog.contextvars.bind_contextvars(check=result)
+        structlog.contextvars.bind_contextvars(outcome=result)
         if result == "approved":
             return CheckResult(id=taken.id, to=e164, status=Status.APPROVED, valid=True)
         if result == "wrong":

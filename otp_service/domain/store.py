@@ -115,7 +115,7 @@ end
 local fields = {}
 for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('HSET', KEYS[2], 'attempts_left', ARGV[7], 'max_attempts', ARGV[7], 'inflight', 0,
+redis.call('HSET', KEYS[2], 'attempts_left', ARGV[7], 'max_attempts', ARGV[7],
   'expires_ms', now + ttl, 'resend_ms', now + cooldown, 'delivery_ms', now)
 redis.call('PEXPIRE', KEYS[2], ttl + tonumber(ARGV[6]))
 redis.call('SET', KEYS[1], id, 'PX', ttl)
@@ -141,20 +141,21 @@ if tonumber(r[4]) ~= tonumber(ARGV[2]) then return {'length', r[4]} end
 local wait = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], now)
 if wait then return {'budget', wait} end
 local left = redis.call('HINCRBY', rk, 'attempts_left', -1)
-redis.call('HINCRBY', rk, 'inflight', 1)
 return {'ok', vid, r[5], left, r[6], r[7], r[8] or '', r[9] or ''}
 """
 )
 
-# KEYS: cur, fails, record. ARGV: id, gen, outcome, token, retain_ms
+# KEYS: cur, fails, record. ARGV: id, gen, outcome, token, retain_ms, attempts_left_after_this_check
 # outcome: approved | wrong | expired (vendor says dead) | locked (vendor stopped) | refund (not checked)
+# The check that took the last attempt decides: if it is wrong, the verification dies at once, even if
+# an earlier concurrent check is still being verified (that one then finds nothing to approve). Only
+# concurrent guessing can hit this, and refusing it is the safe side.
 FINISH_CHECK = (
     _NOW
     + """
 local id, gen, outcome = ARGV[1], ARGV[2], ARGV[3]
 if redis.call('EXISTS', KEYS[3]) == 0 then return {'missing'} end
-local inflight = redis.call('HINCRBY', KEYS[3], 'inflight', -1)
-local r = redis.call('HMGET', KEYS[3], 'status', 'gen', 'attempts_left')
+local r = redis.call('HMGET', KEYS[3], 'status', 'gen')
 local live = r[1] == 'pending' and r[2] == gen
 local function finish(status)
   redis.call('HSET', KEYS[3], 'status', status, 'finished_ms', now)
@@ -176,21 +177,16 @@ if outcome == 'expired' then
   if live then finish('expired') end
   return {'missing'}
 end
-if outcome == 'locked' then
-  if live then
-    redis.call('HSET', KEYS[3], 'attempts_left', 0)
-    finish('max_attempts_reached')
-    return {'dead'}
-  end
+if not live then
+  if r[1] == 'pending' then return {'wrong', tonumber(ARGV[6])} end
   return {'missing'}
 end
-if r[1] ~= 'pending' then return {'missing'} end
-local left = tonumber(r[3])
-if live and left <= 0 and inflight <= 0 then
+if outcome == 'locked' or tonumber(ARGV[6]) <= 0 then
+  redis.call('HSET', KEYS[3], 'attempts_left', 0)
   finish('max_attempts_reached')
   return {'dead'}
 end
-return {'wrong', left}
+return {'wrong', tonumber(ARGV[6])}
 """
 )
 
@@ -430,9 +426,12 @@ class VerificationStore:
             return Taken("budget", wait_ms=int(res[1]))
         return Taken("missing")
 
-    async def finish_check(self, phone: str, vid: str, *, gen: str, outcome: str, token: str) -> tuple[str, int]:
+    async def finish_check(
+        self, phone: str, vid: str, *, gen: str, outcome: str, token: str, attempts_left: int
+    ) -> tuple[str, int]:
+        """``attempts_left`` is what :meth:`take_attempt` left after charging this check."""
         keys = [self.phone_key(phone, "cur"), self.phone_key(phone, "fails"), self.record_key(phone, vid)]
-        res = await self._script("finish_check", keys, [vid, gen, outcome, token, RETAIN_MS])
+        res = await self._script("finish_check", keys, [vid, gen, outcome, token, RETAIN_MS, attempts_left])
         return _s(res[0]), int(res[1]) if len(res) > 1 else 0
 
     async def cancel(self, phone: str, vid: str) -> bool:

@@ -1,0 +1,417 @@
+"""Gatum (Sempico Solutions) REST API: an :class:`~providers.base.SmsSender`.
+
+Design decisions (facts from PROVIDERS.md section 2; [guess] marks what no source showed):
+
+* Login is Gatum's two-step "OAuth": ``/v1/authorize`` trades the web-cabinet username and password for
+  an ``authorization_code``, ``/v1/accesstoken`` trades that for an ``access_token`` with a Unix
+  ``expires_at`` (years ahead in the SDK examples). The token is cached with its expiry, fetched lazily
+  under an :class:`asyncio.Lock` (N concurrent first sends do one login), renewed five minutes before
+  ``expires_at``, and a 401/403 from ``/v1/send`` triggers one re-login and one retry. A missing
+  ``expires_at`` is treated as one hour [guess]. A permanent token made in the web cabinet
+  (``GATUM_ACCESS_TOKEN``) skips the login; when it is refused the adapter logs in with
+  username/password if those are configured too, else it fails with :class:`ProviderAuthError`.
+* ``/v1/send`` takes a JSON *array* of messages; we always send one message to one number, in
+  international digits without ``+``. ``lifetime`` is deliberately omitted: the documented default is
+  86400 s, the accepted range is not documented, and a value the vendor refuses would break every send;
+  a late SMS only carries a code that fails the check. Revisit once the range is known.
+* The success body is a [guess] (seen only through a third-party wrapper):
+  ``{"status": true, "data": [{"sending": {"details": {"sentID": 123}}}]}``. Only ``status`` is
+  required; ``sentID`` is searched for anywhere under ``data`` and a missing one gives
+  ``message_id=None`` rather than an error, since the message was accepted either way.
+* Errors come as ``{"status": false, "error_code": <int>, "errors": {field: [messages]}, "error": "..."}``
+  with HTTP 200 or 4xx [code]. Vendor messages may echo what we sent (number, text), so details are
+  scrubbed: our text, number and credentials are replaced and every run of 4+ digits is masked. A
+  ``{"status": false}`` envelope with ``error_code`` 401/403 is handled like an HTTP 401 [guess].
+* ``max_length`` is 1530 = 10 concatenated GSM-7 parts of 153: Gatum documents no limit [guess], ten
+  parts is what carriers reliably reassemble, and an OTP text is far shorter anyway.
+* Receipts are a JSON array of per-part DLRs that must be acknowledged by echoing the ``id_state``
+  values as strings. ``id_state`` is assumed to equal the ``sentID`` of the send [guess], so it is the
+  ``message_id``. Only ``DELIVRD`` was seen; the other SMPP states are [guess]. The DLR carries the
+  message text (``text_sms``, i.e. the code): the receipt struct does not declare that field, so it is
+  never decoded, let alone copied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+import msgspec
+
+from . import _http
+from .base import (
+    DeliveryStatus,
+    DeliveryUpdate,
+    Msisdn,
+    ProviderAuthError,
+    ProviderProtocolError,
+    ProviderRejected,
+    ReceiptBatch,
+    ReceiptError,
+    SendReceipt,
+    VendorSettings,
+)
+from .registry import ProviderSpec
+
+__all__ = ("SPEC", "GatumSender", "GatumSettings", "parse_receipts")
+
+_NUMERIC_SENDER = re.compile(r"\d{3,15}")
+_ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}")
+_REFRESH_MARGIN_S = 300.0  # renew this long before the vendor's expires_at
+_DEFAULT_TOKEN_TTL_S = 3600.0  # when /v1/accesstoken omits expires_at [guess]
+_MIN_TOKEN_USE_S = 60.0
+_DIGIT_RUN = re.compile(r"\d{4,}")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_DETAIL_LEN = 200
+
+_T = TypeVar("_T")
+
+
+class GatumSettings(VendorSettings, frozen=True, kw_only=True):
+    """``GATUM_*`` variables. Either ``username`` + ``password`` or ``access_token`` (or both) configure it."""
+
+    secret_fields: ClassVar[frozenset[str]] = frozenset({"password", "access_token"})
+
+    base_url: str = "https://restapi.gatum.io"
+    username: str = ""
+    password: str = ""
+    sender: str = ""  # senderID, registered with Gatum: numeric 3-15 digits or alphanumeric up to 11
+    access_token: str = ""  # permanent token from the web cabinet; skips the login
+
+    def __post_init__(self) -> None:
+        if bool(self.username) != bool(self.password):
+            raise ValueError("GATUM_USERNAME and GATUM_PASSWORD must be set together")
+        configured = bool(self.access_token or self.username)
+        if configured and not self.sender:
+            raise ValueError("GATUM_SENDER is required when Gatum is configured")
+        if self.sender and not (
+            _NUMERIC_SENDER.fullmatch(self.sender)
+            or (_ALPHANUMERIC_SENDER.fullmatch(self.sender) and not self.sender.isdigit())
+        ):
+            raise ValueError(
+                "GATUM_SENDER must be 3-15 digits or up to 11 letters/digits (space . _ - allowed after the first)"
+            )
+        if not self.base_url.startswith(("https://", "http://")):
+            raise ValueError("GATUM_BASE_URL must be an http(s) URL")
+
+
+# --- vendor shapes (only the fields we read) ------------------------------------------------------
+
+
+class _Envelope(msgspec.Struct):
+    """Every Gatum reply: ``status`` plus either ``data`` or the error fields."""
+
+    status: bool
+    data: Any = None
+    error_code: int | str | None = None
+    errors: Any = None
+    error: Any = None
+
+
+class _AuthorizeData(msgspec.Struct):
+    authorization_code: str
+
+
+class _TokenData(msgspec.Struct):
+    access_token: str
+    expires_at: int | float | None = None
+
+
+class _Dlr(msgspec.Struct):
+    # text_sms is deliberately not declared: it holds the code and must never be decoded.
+    id_state: int | str
+    state: str
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_DLRS = msgspec.json.Decoder(list[_Dlr])
+
+
+def _scrub(message: str, secrets: tuple[str, ...]) -> str:
+    """A vendor message made safe for ``ProviderError.detail``: no echoed input, no long digit runs."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    message = _DIGIT_RUN.sub("#", message)
+    return message.replace("\n", " ").replace("\r", " ")[:_DETAIL_LEN]
+
+
+def _vendor_messages(envelope: _Envelope) -> list[str]:
+    messages: list[str] = []
+    if isinstance(envelope.error, str) and envelope.error:
+        messages.append(envelope.error)
+    if isinstance(envelope.errors, Mapping):
+        for field, value in envelope.errors.items():
+            items = value if isinstance(value, list) else [value]
+            texts = [str(item) for item in items if isinstance(item, str | int | float)]
+            messages.append(f"{field}: {'; '.join(texts)}" if texts else str(field))
+    elif isinstance(envelope.errors, list):
+        messages.extend(str(item) for item in envelope.errors if isinstance(item, str))
+    elif isinstance(envelope.errors, str):
+        messages.append(envelope.errors)
+    return messages
+
+
+def _vendor_code(envelope: _Envelope, secrets: tuple[str, ...]) -> str | None:
+    """The most specific code Gatum gave: an identifier-like ``error``/message, else ``error_code``."""
+    candidates: list[Any] = [envelope.error]
+    if isinstance(envelope.errors, Mapping):
+        for value in envelope.errors.values():
+            candidates.extend(value if isinstance(value, list) else [value])
+    for candidate in candidates:
+        if isinstance(candidate, str) and _IDENTIFIER.fullmatch(candidate) and _scrub(candidate, secrets) == candidate:
+            return candidate
+    if envelope.error_code is not None:
+        return str(envelope.error_code)
+    return None
+
+
+def _find_sent_id(value: Any, depth: int = 0) -> str | None:
+    """``sentID`` wherever it sits under ``data`` (the nesting is a [guess])."""
+    if depth > 6:
+        return None
+    if isinstance(value, Mapping):
+        sent_id = value.get("sentID")
+        if isinstance(sent_id, int | str) and not isinstance(sent_id, bool) and str(sent_id):
+            return str(sent_id)
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return None
+    for child in children:
+        found = _find_sent_id(child, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _decode_envelope(response: httpx.Response) -> _Envelope | None:
+    try:
+        return _ENVELOPE.decode(response.content)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+class GatumSender:
+    """Sends through ``POST /v1/send`` with a cached ``X-Access-Token``."""
+
+    name = "gatum"
+    max_length = 1530
+
+    def __init__(
+        self,
+        settings: GatumSettings,
+        client: httpx.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._clock = clock  # wall clock: expires_at is Unix time
+        self._base = settings.base_url.rstrip("/")
+        self._lock = asyncio.Lock()
+        self._token: str | None = settings.access_token or None
+        self._expires_at = math.inf if settings.access_token else 0.0
+        self._can_login = bool(settings.username and settings.password)
+        self._secrets = tuple(s for s in (settings.username, settings.password, settings.access_token) if s)
+
+    # --- token ----------------------------------------------------------------------------------
+
+    def _usable_token(self, stale: str | None) -> str | None:
+        token = self._token
+        if token is None or token == stale or self._clock() >= self._expires_at - _REFRESH_MARGIN_S:
+            return None
+        return token
+
+    async def _access_token(self, *, stale: str | None = None) -> str:
+        """The cached token, or a new one if it is missing, near expiry, or is ``stale`` (just refused)."""
+        token = self._usable_token(stale)
+        if token is not None:
+            return token
+        async with self._lock:
+            token = self._usable_token(stale)  # another task may have logged in while we waited
+            if token is not None:
+                return token
+            if not self._can_login:
+                raise ProviderAuthError(self.name, "access token refused and no username/password to log in with")
+            self._token = None
+            token, expires_at = await self._login()
+            self._token, self._expires_at = token, expires_at
+            return token
+
+    async def _login(self) -> tuple[str, float]:
+        settings = self._settings
+        response = await _http.call(
+            self._client,
+            self.name,
+            settings,
+            "POST",
+            f"{self._base}/v1/authorize",
+            delivers=False,
+            json={"username": settings.username, "password": settings.password},
+        )
+        code = self._login_data(response, "authorize", _AuthorizeData)
+        response = await _http.call(
+            self._client,
+            self.name,
+            settings,
+            "POST",
+            f"{self._base}/v1/accesstoken",
+            delivers=False,
+            json={"authorization_code": code.authorization_code},
+        )
+        granted = self._login_data(response, "accesstoken", _TokenData)
+        now = self._clock()
+        expires_at = now + _DEFAULT_TOKEN_TTL_S if granted.expires_at is None else float(granted.expires_at)
+        # A token reported as (nearly) expired, e.g. under clock skew, is still used for a minute rather
+        # than logging in on every send; a 401 renews it anyway.
+        return granted.access_token, max(expires_at, now + _REFRESH_MARGIN_S + _MIN_TOKEN_USE_S)
+
+    def _login_data(self, response: httpx.Response, step: str, shape: type[_T]) -> _T:
+        """``data`` of a login step's reply, or the error the failure maps to."""
+        status = response.status_code
+        if status == 429 or status >= 500:
+            _http.raise_for_status(self.name, response)
+        envelope = _decode_envelope(response)
+        if envelope is not None and not envelope.status:
+            reasons = "; ".join(_vendor_messages(envelope)) or "no reason given"
+            raise ProviderAuthError(
+                self.name,
+                _scrub(f"login refused at /v1/{step} (HTTP {status}): {reasons}", self._secrets),
+                status_code=status,
+                vendor_code=_vendor_code(envelope, self._secrets),
+            )
+        if status >= 300:
+            raise ProviderAuthError(self.name, f"login refused at /v1/{step} (HTTP {status})", status_code=status)
+        envelope = _http.decode(_ENVELOPE, response, self.name)
+        try:
+            return msgspec.convert(envelope.data, shape, strict=True)
+        except msgspec.ValidationError as exc:
+            raise ProviderProtocolError(
+                self.name, f"unexpected /v1/{step} reply (HTTP {status}): {exc}", status_code=status
+            ) from exc
+
+    # --- send -----------------------------------------------------------------------------------
+
+    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+        if len(text) > self.max_length:
+            raise ProviderRejected(self.name, f"text too long ({len(text)} > {self.max_length} characters)")
+        body = [
+            {
+                "number": [to.digits],
+                "senderID": self._settings.sender,
+                "text": text,
+                "type": "sms",
+                "delivery": True,
+            }
+        ]
+        token = await self._access_token()
+        response = await self._post_send(token, body)
+        if self._auth_refused(response):
+            token = await self._access_token(stale=token)
+            response = await self._post_send(token, body)
+            if self._auth_refused(response):
+                raise ProviderAuthError(
+                    self.name,
+                    f"access token refused after a fresh login (HTTP {response.status_code})",
+                    status_code=response.status_code,
+                )
+        return self._receipt(response, to, text)
+
+    async def _post_send(self, token: str, body: list[dict[str, Any]]) -> httpx.Response:
+        return await _http.call(
+            self._client,
+            self.name,
+            self._settings,
+            "POST",
+            f"{self._base}/v1/send",
+            delivers=True,
+            json=body,
+            headers={"X-Access-Token": token},
+        )
+
+    @staticmethod
+    def _auth_refused(response: httpx.Response) -> bool:
+        if response.status_code in (401, 403):
+            return True
+        envelope = _decode_envelope(response)
+        return envelope is not None and not envelope.status and str(envelope.error_code) in ("401", "403")
+
+    def _receipt(self, response: httpx.Response, to: Msisdn, text: str) -> SendReceipt:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            _http.raise_for_status(self.name, response)
+        envelope = _decode_envelope(response)
+        secrets = (text, to.digits, to.national_number, *self._secrets)
+        if envelope is not None and not envelope.status:
+            reasons = "; ".join(_vendor_messages(envelope)) or "no reason given"
+            raise ProviderRejected(
+                self.name,
+                _scrub(f"send refused (HTTP {status}) for {to.masked()}: {reasons}", secrets),
+                status_code=status,
+                vendor_code=_vendor_code(envelope, secrets),
+            )
+        if status >= 300:
+            excerpt = _scrub(_http.snippet(response), secrets)
+            raise ProviderRejected(self.name, f"HTTP {status}: {excerpt}", status_code=status)
+        envelope = _http.decode(_ENVELOPE, response, self.name)
+        return SendReceipt(provider=self.name, message_id=_find_sent_id(envelope.data))
+
+
+# --- delivery receipts ------------------------------------------------------------------------------
+
+_STATES: dict[str, DeliveryStatus] = {
+    "DELIVRD": DeliveryStatus.DELIVERED,
+    "DELIVERD": DeliveryStatus.DELIVERED,  # spelling seen in the PHP README
+    "DELIVERED": DeliveryStatus.DELIVERED,
+    "UNDELIV": DeliveryStatus.UNDELIVERED,
+    "UNDELIVERED": DeliveryStatus.UNDELIVERED,
+    "EXPIRED": DeliveryStatus.UNDELIVERED,
+    "REJECTD": DeliveryStatus.FAILED,
+    "REJECTED": DeliveryStatus.FAILED,
+    "ACCEPTD": DeliveryStatus.SENT,
+    "ACCEPTED": DeliveryStatus.SENT,
+    "ENROUTE": DeliveryStatus.SENT,
+}
+
+
+def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
+    """Gatum's REST DLR push: a JSON array, acknowledged by echoing the ``id_state`` values as strings."""
+    try:
+        dlrs = _DLRS.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ReceiptError(f"gatum: not a DLR array: {exc}") from None
+    updates: list[DeliveryUpdate] = []
+    ack: list[str] = []
+    for dlr in dlrs:
+        message_id = str(dlr.id_state)
+        ack.append(message_id)
+        state = dlr.state.strip().upper()
+        updates.append(
+            DeliveryUpdate(
+                status=_STATES.get(state, DeliveryStatus.UNKNOWN),
+                message_id=message_id,
+                vendor_status=state[:32] or None,
+            )
+        )
+    return ReceiptBatch(updates=updates, response=ack)
+
+
+def _is_configured(settings: GatumSettings) -> bool:
+    return bool(settings.sender and (settings.access_token or (settings.username and settings.password)))
+
+
+SPEC = ProviderSpec(
+    name="gatum",
+    env_prefix="GATUM",
+    settings_type=GatumSettings,
+    build=GatumSender,
+    is_configured=_is_configured,
+    receipts=parse_receipts,
+)

@@ -1,0 +1,454 @@
+"""Instasent adapter against its fake (tests/fakes/instasent.py); MockTransport only, no network."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import msgspec
+import pytest
+
+from providers import (
+    DeliveryStatus,
+    Msisdn,
+    ProviderAuthError,
+    ProviderDeliveryUnknown,
+    ProviderError,
+    ProviderProtocolError,
+    ProviderRejected,
+    ProviderUnavailable,
+    ReceiptError,
+    SmsSender,
+    load_vendor_settings,
+)
+from providers.instasent import SPEC, InstasentSettings, InstasentSms, client_id_for, parse_receipts
+from tests.fakes.instasent import SETTINGS, TOKEN, FakeInstasent, build, env
+
+TO = Msisdn("34", "600100200")
+CODE = "482913"
+TEXT = f"Your Acme code is {CODE}. It expires in 10 minutes."
+REF = "vf_7Hq2ZkR9mXb4"
+FORBIDDEN = (CODE, TEXT, TOKEN, TO.e164, TO.digits, TO.national_number)
+
+
+@pytest.fixture
+def fake() -> FakeInstasent:
+    return FakeInstasent()
+
+
+@pytest.fixture
+async def client(fake: FakeInstasent) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as c:
+        yield c
+
+
+@pytest.fixture
+def adapter(client: httpx.AsyncClient) -> InstasentSms:
+    return build(client)
+
+
+def assert_clean(exc: ProviderError) -> None:
+    for secret in FORBIDDEN:
+        assert secret not in str(exc), secret
+        assert secret not in exc.detail, secret
+
+
+def only_json(fake: FakeInstasent) -> dict[str, object]:
+    (request,) = fake.requests
+    body = msgspec.json.decode(request.content)
+    assert isinstance(body, dict)
+    return body
+
+
+# --- happy path ------------------------------------------------------------------------------------
+
+
+async def test_send_posts_json_with_bearer_token_and_e164_number(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    receipt = await adapter.send(TO, TEXT, reference=REF)
+
+    (request,) = fake.requests
+    assert request.method == "POST"
+    assert str(request.url) == "https://instasent.test/sms"
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["Content-Type"] == "application/json"
+    body = only_json(fake)
+    assert set(body) == {"from", "to", "text", "clientId"}  # no allowUnicode for GSM-7 text
+    assert body["from"] == "Acme"
+    assert body["to"] == "+34600100200"
+    assert body["text"] == TEXT
+    assert receipt.provider == "instasent"
+    assert receipt.message_id == fake.messages[0]["id"]
+    assert fake.messages[0]["to"] == "+34600100200"
+
+
+async def test_default_base_url_is_the_transactional_api_and_legacy_host_takes_the_same_path() -> None:
+    urls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        urls.append(str(request.url))
+        return httpx.Response(201, json={"entity": {"id": "sms-1"}})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as c:
+        await InstasentSms(InstasentSettings(token="t", sender="Acme"), c).send(TO, TEXT, reference=REF)
+        legacy = InstasentSettings(base_url="https://api.instasent.com/", token="t", sender="Acme")
+        await InstasentSms(legacy, c).send(TO, TEXT, reference=REF)
+    assert urls == ["https://api.instasent.com/transactional/v1/sms", "https://api.instasent.com/sms"]
+
+
+async def test_adapter_satisfies_the_sms_sender_protocol(adapter: InstasentSms) -> None:
+    assert isinstance(adapter, SmsSender)
+    assert adapter.name == SPEC.name == "instasent"
+    assert adapter.max_length == 1000
+
+
+@pytest.mark.parametrize("text", ["Tu código es 482913", "Code 482913 ✅"])
+async def test_non_gsm_text_is_sent_with_allow_unicode(adapter: InstasentSms, fake: FakeInstasent, text: str) -> None:
+    await adapter.send(TO, text, reference=REF)
+    assert only_json(fake)["allowUnicode"] is True
+    assert fake.messages[0]["text"] == text
+
+
+async def test_gsm7_extension_characters_do_not_need_allow_unicode(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    await adapter.send(TO, "Your code [482913] {ok} ~ 0€ ^", reference=REF)
+    assert "allowUnicode" not in only_json(fake)
+
+
+async def test_client_id_carries_the_reference_and_is_unique_per_sms(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    await adapter.send(TO, TEXT, reference=REF)
+    await adapter.send(TO, TEXT, reference=REF)  # a resend of the same verification
+    first, second = (m["clientId"] for m in fake.messages)
+    assert first != second
+    for client_id in (first, second):
+        assert client_id.startswith(f"{REF}-")
+        assert len(client_id) <= 40
+
+
+async def test_receipt_for_a_sent_message_maps_back_to_our_reference(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    receipt = await adapter.send(TO, TEXT, reference=REF)
+    assert receipt.message_id is not None
+    batch = parse_receipts(fake.receipt_body(receipt.message_id, "delivered"), {})
+    (update,) = batch.updates
+    assert update.status is DeliveryStatus.DELIVERED
+    assert update.message_id == receipt.message_id
+    assert update.reference == REF
+    assert batch.response is None
+
+
+def test_a_reference_too_long_for_client_id_is_not_sent_rather_than_truncated() -> None:
+    assert client_id_for("x" * 33) is not None
+    assert client_id_for("x" * 34) is None
+    assert len(client_id_for("x" * 33) or "") == 40
+
+
+async def test_long_reference_sends_no_client_id(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    await adapter.send(TO, TEXT, reference="vf_" + "a" * 40)
+    assert "clientId" not in only_json(fake)
+
+
+async def test_top_level_id_reply_is_accepted(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    fake.flat_response = True
+    receipt = await adapter.send(TO, TEXT, reference=REF)
+    assert receipt.message_id == fake.messages[0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message_id"),
+    [
+        ({"entity": {"id": 12345}}, "12345"),
+        ({"entity": {"status": "enqueued"}}, None),
+        ({}, None),
+        ({"entity": {"id": "a"}, "id": "b"}, "a"),
+    ],
+)
+async def test_accepted_reply_without_usable_id_still_counts_as_sent(
+    adapter: InstasentSms, fake: FakeInstasent, body: object, message_id: str | None
+) -> None:
+    fake.next_response = httpx.Response(201, json=body)
+    receipt = await adapter.send(TO, TEXT, reference=REF)
+    assert receipt.message_id == message_id
+
+
+# --- failures ----------------------------------------------------------------------------------------
+
+
+async def test_revoked_token_is_an_auth_error_without_any_retry(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    fake.revoke_token()
+    with pytest.raises(ProviderAuthError) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert info.value.status_code == 401
+    assert len(fake.requests) == 1
+    assert_clean(info.value)
+
+
+async def test_expire_tokens_changes_nothing_because_instasent_tokens_never_expire(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    fake.expire_tokens()
+    assert (await adapter.send(TO, TEXT, reference=REF)).message_id is not None
+
+
+async def test_wrong_token_is_an_auth_error(client: httpx.AsyncClient) -> None:
+    adapter = InstasentSms(InstasentSettings(base_url="https://instasent.test", token="wrong", sender="Acme"), client)
+    with pytest.raises(ProviderAuthError):
+        await adapter.send(TO, TEXT, reference=REF)
+
+
+async def test_no_balance_is_rejected_with_vendor_code_402(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    fake.no_balance = True
+    with pytest.raises(ProviderRejected) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert type(info.value) is ProviderRejected
+    assert info.value.vendor_code == "402"
+    assert info.value.status_code == 402
+    assert not info.value.retryable
+    assert "balance" in info.value.detail
+    assert_clean(info.value)
+
+
+async def test_rate_limit_with_empty_body_is_unavailable_and_says_when_it_resets(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    fake.rate_limited = True
+    with pytest.raises(ProviderUnavailable) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert info.value.status_code == 429
+    assert info.value.retryable
+    assert "resets in" in info.value.detail
+
+
+async def test_rate_limit_without_reset_header_is_still_unavailable(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    fake.next_response = httpx.Response(429)
+    with pytest.raises(ProviderUnavailable):
+        await adapter.send(TO, TEXT, reference=REF)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected", "fragment"),
+    [
+        (400, {"message": "Problems parsing JSON"}, ProviderRejected, "Problems parsing JSON"),
+        (400, {"message": "Body should be a JSON object"}, ProviderRejected, "JSON object"),
+        (404, {"message": "Not Found"}, ProviderRejected, "Not Found"),
+        (413, b"<html>Request Entity Too Large</html>", ProviderRejected, "Too Large"),
+        (403, {"message": "Forbidden"}, ProviderAuthError, "HTTP 403"),
+        (500, {"message": "Internal error"}, ProviderUnavailable, "HTTP 500"),
+        (502, b"bad gateway", ProviderUnavailable, "HTTP 502"),
+        (503, b"", ProviderUnavailable, "HTTP 503"),
+    ],
+)
+async def test_documented_error_statuses_map_to_the_error_tree(
+    adapter: InstasentSms,
+    fake: FakeInstasent,
+    status: int,
+    body: object,
+    expected: type[ProviderError],
+    fragment: str,
+) -> None:
+    content = body if isinstance(body, bytes) else msgspec.json.encode(body)
+    fake.next_response = httpx.Response(status, content=content)
+    with pytest.raises(expected) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert type(info.value) is expected
+    assert info.value.status_code == status
+    assert fragment in info.value.detail
+
+
+async def test_fake_validation_errors_come_back_as_rejections(client: httpx.AsyncClient, fake: FakeInstasent) -> None:
+    adapter = InstasentSms(InstasentSettings(base_url="https://instasent.test", token=TOKEN, sender="Acme"), client)
+    with pytest.raises(ProviderRejected) as info:
+        await adapter.send(Msisdn("34", "6"), TEXT, reference=REF)  # too short for the fake's `to` check
+    assert info.value.status_code == 400
+    assert fake.messages == []
+
+
+async def test_vendor_message_echoing_number_code_or_text_is_scrubbed(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    echo = f"Invalid to {TO.e164} ({TO.digits}, {TO.national_number}) for text '{TEXT}' code {CODE}"
+    fake.next_response = httpx.Response(400, json={"message": echo, "errors": {"to": [TO.e164]}})
+    with pytest.raises(ProviderRejected) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert_clean(info.value)
+    assert TO.masked() in info.value.detail
+
+
+async def test_connect_timeout_is_unavailable(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    fake.raise_exc = httpx.ConnectTimeout
+    with pytest.raises(ProviderUnavailable) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert_clean(info.value)
+
+
+async def test_connect_error_is_unavailable(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    fake.raise_exc = httpx.ConnectError
+    with pytest.raises(ProviderUnavailable):
+        await adapter.send(TO, TEXT, reference=REF)
+
+
+async def test_read_timeout_after_the_send_left_means_delivery_unknown(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    fake.raise_exc = httpx.ReadTimeout
+    with pytest.raises(ProviderDeliveryUnknown) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert_clean(info.value)
+
+
+@pytest.mark.parametrize("content", [b"<html>ok</html>", b"", b"[]", b'{"entity": "sms-1"}', b'{"id": [1]}'])
+async def test_garbled_success_reply_is_a_protocol_error(
+    adapter: InstasentSms, fake: FakeInstasent, content: bytes
+) -> None:
+    fake.next_response = httpx.Response(201, content=content)
+    with pytest.raises(ProviderProtocolError) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert info.value.status_code == 201
+    assert_clean(info.value)
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sender", ["Acme", "ACME Bank", "Acme-OTP", "12345", "+3460010020", "A" * 11])
+def test_valid_senders_are_accepted(sender: str) -> None:
+    assert InstasentSettings(token="t", sender=sender).sender == sender
+
+
+@pytest.mark.parametrize("sender", ["A" * 12, "+346001002000", "Acme!", " Acme", "Acmé", "-x"])
+def test_invalid_senders_are_refused_at_startup(sender: str) -> None:
+    with pytest.raises(ValueError, match="sender"):
+        InstasentSettings(token="t", sender=sender)
+
+
+def test_token_without_sender_is_refused() -> None:
+    with pytest.raises(ValueError, match="sender"):
+        InstasentSettings(token="t")
+
+
+def test_settings_load_from_env_and_hide_the_token() -> None:
+    settings = load_vendor_settings(SPEC, env())
+    assert settings == SETTINGS
+    assert SPEC.is_configured(settings)
+    assert TOKEN not in repr(settings)
+    assert settings.secrets() == [TOKEN]
+
+
+def test_bad_sender_in_env_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="INSTASENT_SENDER"):
+        load_vendor_settings(SPEC, {**env(), "INSTASENT_SENDER": "WayTooLongSender"})
+
+
+def test_without_token_the_adapter_is_not_configured() -> None:
+    assert not SPEC.is_configured(load_vendor_settings(SPEC, {}))
+    assert SPEC.receipts is parse_receipts
+
+
+# --- receipts --------------------------------------------------------------------------------------------
+
+
+def receipt(**fields: object) -> bytes:
+    event: dict[str, object] = {
+        "id": "sms-1",
+        "clientId": f"{REF}-a1b2c3",
+        "status": "delivered",
+        "code": 0,
+        "eventAt": "2026-04-21T10:15:00Z",
+    }
+    event.update(fields)
+    return msgspec.json.encode({k: v for k, v in event.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("sent", DeliveryStatus.SENT),
+        ("accepted", DeliveryStatus.SENT),
+        ("buffered", DeliveryStatus.SENT),
+        ("delivered", DeliveryStatus.DELIVERED),
+        ("error", DeliveryStatus.FAILED),
+        ("failed", DeliveryStatus.FAILED),
+        ("rejected", DeliveryStatus.FAILED),
+        ("canceled", DeliveryStatus.FAILED),
+        ("expired", DeliveryStatus.UNDELIVERED),
+        ("unknown", DeliveryStatus.UNKNOWN),
+        ("teleported", DeliveryStatus.UNKNOWN),
+        ("DELIVERED", DeliveryStatus.DELIVERED),
+    ],
+)
+def test_every_documented_status_maps_to_a_delivery_status(status: str, expected: DeliveryStatus) -> None:
+    (update,) = parse_receipts(receipt(status=status), {}).updates
+    assert update.status is expected
+    assert update.message_id == "sms-1"
+    assert update.reference == REF
+    assert update.vendor_status == status.lower()
+
+
+def test_error_code_is_kept_in_the_vendor_status() -> None:
+    (update,) = parse_receipts(receipt(status="failed", code=34), {}).updates
+    assert update.vendor_status == "failed/34"
+
+
+def test_numeric_id_and_missing_client_id_are_tolerated() -> None:
+    (update,) = parse_receipts(receipt(id=987, clientId=...), {}).updates
+    assert update.message_id == "987"
+    assert update.reference is None
+
+
+def test_client_id_that_we_did_not_suffix_is_returned_as_is() -> None:
+    (update,) = parse_receipts(receipt(clientId="order-42"), {}).updates
+    assert update.reference == "order-42"
+
+
+def test_stop_opt_out_produces_no_update() -> None:
+    body = receipt(status="stop", message="STOP", clientId=...)
+    assert parse_receipts(body, {}).updates == []
+
+
+def test_inbound_message_event_produces_no_update() -> None:
+    assert parse_receipts(receipt(status="received", message="hello"), {}).updates == []
+
+
+def test_delivery_status_with_a_message_field_is_still_an_update() -> None:
+    (update,) = parse_receipts(receipt(status="failed", message="Absent subscriber"), {}).updates
+    assert update.status is DeliveryStatus.FAILED
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"",
+        b"[]",
+        b'[{"id": "sms-1", "status": "delivered"}]',
+        b'{"id": "sms-1"}',
+        b'{"id": "sms-1", "status": 3}',
+        b'{"status": "delivered"}',
+        b'{"id": "", "status": "delivered"}',
+        b'{"id": {"x": 1}, "status": "delivered"}',
+    ],
+)
+def test_bodies_that_are_not_a_receipt_object_are_refused(body: bytes) -> None:
+    with pytest.raises(ReceiptError):
+        parse_receipts(body, {})
+
+
+async def test_fake_pushes_receipts_and_retries_until_answered_2xx(adapter: InstasentSms, fake: FakeInstasent) -> None:
+    receipt_ = await adapter.send(TO, TEXT, reference=REF)
+    assert receipt_.message_id is not None
+    answers = iter([500, 503, 200])
+    seen: list[bytes] = []
+
+    def service(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(next(answers))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as hook_client:
+        response = await fake.push_receipt(
+            hook_client, "https://otp.test/v1/webhooks/instasent/s", receipt_.message_id, "sent"
+        )
+    assert response.status_code == 200
+    assert len(seen) == 3
+    (update,) = parse_receipts(seen[-1], {}).updates
+    assert update.status is DeliveryStatus.SENT
