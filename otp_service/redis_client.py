@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from .domain.store import AnyRedis
 

@@ -13,7 +13,7 @@ from ..domain.policy import SettingsPatch
 from ..domain.service import OtpService
 from .auth import admin_guard
 from .deps import provide_otp_service
-from .schemas import AuditEntryOut, SettingsOut
+from .schemas import AuditEntryOut, SettingsOut, problem_responses
 
 __all__ = ("AdminController",)
 
@@ -29,19 +29,23 @@ class AdminController(Controller):
     dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
     security = [{"bearer": []}]
 
-    @get("/settings", summary="Read the live settings")
+    @get("/settings", summary="Read the live settings", responses=problem_responses(401, 403, 404, 503))
     async def read_settings(self, otp_service: NamedDependency[OtpService]) -> SettingsOut:
         settings = await otp_service.live.get()
         return _out(settings, otp_service.live.warnings(settings))
 
-    @patch("/settings", summary="Change any subset of the live settings (all or nothing)")
+    @patch(
+        "/settings",
+        summary="Change any subset of the live settings (all or nothing)",
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 503),
+    )
     async def update_settings(
         self, request: Request[Any, Any, Any], data: JSONBody[SettingsPatch], otp_service: NamedDependency[OtpService]
     ) -> SettingsOut:
         settings, warnings = await otp_service.live.update(data, admin=request.state.client)
         return _out(settings, warnings)
 
-    @get("/audit", summary="Settings changes, newest first")
+    @get("/audit", summary="Settings changes, newest first", responses=problem_responses(400, 401, 403, 404, 503))
     async def audit(
         self,
         otp_service: NamedDependency[OtpService],

@@ -143,13 +143,13 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[
         return problem(503, "provider_unavailable", exc.detail, tried=exc.tried, headers={"Retry-After": "5"})
     if isinstance(exc, StoreUnavailable):
         REDIS_ERRORS.inc()
-        log.error("store.unavailable", error=type(exc.__cause__).__name__ if exc.__cause__ else "unknown")
+        log.error("store.unavailable", error=repr(exc.__cause__)[:200] if exc.__cause__ else "unknown")
         return problem(503, "store_unavailable", exc.detail, headers={"Retry-After": "1"})
     return _internal(request, exc)
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.error("request.failed", error=type(exc).__name__, exc_info=exc)
+    log.error("request.failed", error=type(exc).__name__)
     return problem(500, "internal_error", "The request could not be processed.")
 
 

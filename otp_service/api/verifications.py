@@ -14,7 +14,7 @@ from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
 from .auth import client_guard
 from .deps import client_ip, provide_otp_service
-from .schemas import CheckIn, CheckOut, StartIn, VerificationOut, check_out, verification_out
+from .schemas import CheckIn, CheckOut, StartIn, VerificationOut, check_out, problem_responses, verification_out
 
 __all__ = ("VerificationController",)
 
@@ -43,7 +43,7 @@ class VerificationController(Controller):
         "/",
         status_code=201,
         summary="Start (or restart) a verification and send the code",
-        responses={},
+        responses=problem_responses(400, 401, 403, 409, 413, 429, 503),
     )
     async def start(
         self,
@@ -74,7 +74,7 @@ class VerificationController(Controller):
         )
         return verification_out(verification, _now_ms())
 
-    @post("/check", status_code=200, summary="Check a code")
+    @post("/check", status_code=200, summary="Check a code", responses=problem_responses(400, 401, 404, 413, 429, 503))
     async def check(self, data: JSONBody[CheckIn], otp_service: NamedDependency[OtpService]) -> CheckOut:
         if (data.to is None) == (data.id is None):
             message = "Give exactly one of 'to' or 'id'."
@@ -87,10 +87,19 @@ class VerificationController(Controller):
             result = await otp_service.check(code=data.code, to=data.to)
         return check_out(result)
 
-    @get("/{verification_id:str}", summary="Read a verification and its delivery state")
+    @get(
+        "/{verification_id:str}",
+        summary="Read a verification and its delivery state",
+        responses=problem_responses(401, 404, 503),
+    )
     async def status(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
         return verification_out(await otp_service.get(_known_id(verification_id)), _now_ms())
 
-    @post("/{verification_id:str}/cancel", status_code=200, summary="Cancel a pending verification")
+    @post(
+        "/{verification_id:str}/cancel",
+        status_code=200,
+        summary="Cancel a pending verification",
+        responses=problem_responses(401, 404, 503),
+    )
     async def cancel(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
         return verification_out(await otp_service.cancel(_known_id(verification_id)), _now_ms())

@@ -19,6 +19,7 @@ from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
 from .auth import Authenticator
 from .deps import provide_otp_service
+from .schemas import problem_responses
 
 __all__ = ("WebhookController",)
 
@@ -33,6 +34,7 @@ class WebhookController(Controller):
         status_code=200,
         summary="Delivery receipt callback from a provider",
         request_max_body_size=256 * 1024,
+        responses=problem_responses(400, 404, 413, 503),
     )
     async def receipt(
         self,

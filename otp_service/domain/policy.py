@@ -66,7 +66,7 @@ class LiveSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     ip_limit: Window = Window(30, 600)
     allowed_countries: list[Country] | None = None
     providers: Annotated[list[ProviderName], msgspec.Meta(min_length=1, max_length=16)] = msgspec.field(
-        default_factory=lambda: ["console"]
+        default_factory=list  # always set from OTP_PROVIDERS
     )
     templates: Annotated[dict[Locale, Template], msgspec.Meta(min_length=1, max_length=200)] = msgspec.field(
         default_factory=lambda: dict(DEFAULT_TEMPLATES)

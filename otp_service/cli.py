@@ -1,0 +1,143 @@
+"""``otp-service``: run the service for development or production, or write the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+__all__ = ("main",)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"otp-service: configuration error: {message}", err=True)
+    sys.exit(2)
+
+
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Generated once per data directory and reused, so the dev API key survives restarts."""
+    path = data_dir / "dev-secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    values = {
+        "OTP_API_KEYS": f"dev:{secrets.token_urlsafe(24)}",
+        "OTP_PEPPER": secrets.token_urlsafe(32),
+        "OTP_ADMIN_TOKEN": secrets.token_urlsafe(24),
+        "OTP_WEBHOOK_SECRET": secrets.token_urlsafe(16),
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="otp-service")
+def main() -> None:
+    """One-time-code verification service (send and check SMS codes)."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--data-dir", default=".otp-dev", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def dev(host: str, port: int, data_dir: Path) -> None:
+    """Run for development: embedded Redis, console provider, generated secrets (nothing to configure)."""
+    import uvicorn
+
+    from .devredis import RedisProcess
+    from .settings import SettingsError, load_settings
+
+    os.environ["OTP_ENV"] = "dev"
+    generated = {k: v for k, v in _dev_secrets(data_dir).items() if not os.environ.get(k)}
+    os.environ.update(generated)
+    redis = None
+    if not os.environ.get("OTP_REDIS_URL"):
+        try:
+            redis = RedisProcess(data_dir=data_dir / "redis", persist=True).start()
+        except (FileNotFoundError, RuntimeError) as exc:
+            _fail(str(exc))
+        assert redis is not None
+        os.environ["OTP_REDIS_URL"] = redis.url
+    try:
+        try:
+            settings = load_settings(os.environ, force_dev=True)
+        except SettingsError as exc:
+            _fail(str(exc))
+        from .app import create_app
+
+        app = create_app(settings)
+        click.echo("otp-service (development mode)", err=True)
+        click.echo(f"  listening on   http://{host}:{port}  (OpenAPI: /schema/openapi.json)", err=True)
+        click.echo(f"  redis          {'embedded, data in ' + str(data_dir / 'redis') if redis else 'OTP_REDIS_URL'}")
+        click.echo(f"  providers      {', '.join(settings.providers)}", err=True)
+        if "OTP_API_KEYS" in generated:
+            click.echo(f"  API key        {generated['OTP_API_KEYS'].split(':', 1)[1]}   (client 'dev')", err=True)
+        if "OTP_ADMIN_TOKEN" in generated:
+            click.echo(f"  admin token    {generated['OTP_ADMIN_TOKEN']}", err=True)
+        click.echo(f"  (generated secrets are kept in {data_dir / 'dev-secrets.json'})", err=True)
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=10)
+    finally:
+        if redis is not None:
+            redis.stop()
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes (1 per core).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run in production: every setting from the environment, validated before start."""
+    from .settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as exc:
+        _fail(str(exc))
+    if settings.is_dev:
+        click.echo("otp-service: OTP_ENV=dev under `serve`; use `otp-service dev` for development", err=True)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One /metrics for all workers: prometheus-client aggregates through files in this directory.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="otp-metrics-")
+    import uvicorn
+
+    uvicorn.run(
+        "otp_service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+@main.command()
+@click.option("--output", default="openapi/openapi.json", show_default=True, type=click.Path(path_type=Path))
+def openapi(output: Path) -> None:
+    """Write the OpenAPI document the code generates (committed as openapi/openapi.json)."""
+    from .openapi_doc import openapi_document
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(openapi_document())
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command("check-config")
+def check_config() -> None:
+    """Validate the environment and exit (0 when the service would start)."""
+    from .settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as exc:
+        _fail(str(exc))
+    click.echo(f"ok: env={settings.env} providers={','.join(settings.providers)}")

@@ -1,0 +1,1 @@
+"""Domain-layer tests: codes, policy, messages, phone numbers, Redis store and circuit breaker."""

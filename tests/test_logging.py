@@ -1,0 +1,76 @@
+"""No code, hash, secret, API key or unmasked number ever reaches a log line (API.md, Conventions)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.api.helpers import NUMBER, check, patch_settings, send, wrong
+from tests.conftest import (
+    ADMIN_TOKEN,
+    API_KEY,
+    CLIENT,
+    PEPPER,
+    WEBHOOK_SECRET,
+    Vendors,
+    build_app,
+    make_settings,
+)
+from tests.fakes import gatum
+
+
+async def test_a_whole_session_logs_no_code_secret_or_number(
+    redis_server, redis, vendors: Vendors, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    settings = make_settings(OTP_REDIS_URL=redis_server.url, OTP_PROVIDERS="gatum,wavy")
+    codes: list[str] = []
+    async with AsyncTestClient(build_app(settings, vendors)) as client:
+        await patch_settings(client, resend_cooldown_seconds=0)
+        await send(client)
+        codes.append(vendors.last_code())
+        await check(client, wrong(codes[-1]))
+        await check(client, "12")  # validation error
+        vendors.gatum.raise_exc = httpx.ConnectError  # fail over to wavy
+        await send(client)
+        codes.append(vendors.last_code("wavy"))
+        await check(client, codes[-1])
+        await client.post(f"/v1/webhooks/gatum/{WEBHOOK_SECRET}", content=b"[]")
+        await client.post("/v1/webhooks/gatum/not-the-secret", content=b"[]")
+        await client.post("/v1/verifications", json={"to": NUMBER}, headers={"Authorization": "Bearer nope"})
+        hashes = [v for k in await redis.keys("otp:*vf:*") for v in [await redis.hget(k, "code_hash")] if v]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert len(lines) >= 10
+    logged = "\n".join(lines)
+    for secret in [API_KEY, ADMIN_TOKEN, WEBHOOK_SECRET, PEPPER, gatum.PASSWORD, *codes]:
+        assert secret not in logged, secret
+    for value in hashes:
+        assert value.decode() not in logged
+    assert NUMBER not in logged and NUMBER[1:] not in logged
+    assert "+34******200" in logged  # masked numbers are what appears
+    for line in lines:
+        event = json.loads(line)
+        assert "code" not in event and "text" not in event
+    assert any(json.loads(line).get("client") == "web" for line in lines)
+
+
+def test_the_request_line_has_client_masked_number_and_outcome(
+    redis_server, vendors: Vendors, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    import asyncio
+
+    async def run() -> None:
+        settings = make_settings(OTP_REDIS_URL=redis_server.url)
+        async with AsyncTestClient(build_app(settings, vendors)) as client:
+            await client.post("/v1/verifications", json={"to": NUMBER}, headers=CLIENT)
+
+    asyncio.run(run())
+    requests = [json.loads(x) for x in capsys.readouterr().err.splitlines() if '"event": "request"' in x]
+    send_line = next(r for r in requests if r["path"] == "/v1/verifications")
+    assert send_line["client"] == "web"
+    assert send_line["to"] == "+34******200"
+    assert send_line["outcome"] == "sent"
+    assert send_line["status"] == 201
+    assert send_line["request_id"]
