@@ -57,7 +57,7 @@ class RedisProcess:
         extra_args: list[str] | None = None,
     ) -> None:
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="otp-redis-")
-        self.data_dir = Path(data_dir or self._tmp.name)  # type: ignore[union-attr]
+        self.data_dir = Path(data_dir or self._tmp.name).resolve()  # type: ignore[union-attr]
         self.port = port or free_port()
         self.persist = persist
         self.extra_args = extra_args or []

@@ -9,32 +9,55 @@ send may have delivered the message and must not be retried on another provider 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 
 from .base import (
+    Msisdn,
     ProviderAuthError,
     ProviderDeliveryUnknown,
     ProviderProtocolError,
     ProviderRejected,
     ProviderUnavailable,
+    ReceiptError,
     VendorSettings,
 )
 
-__all__ = ("call", "decode", "raise_for_status", "snippet")
+__all__ = ("call", "decode", "decode_or_none", "decode_receipt", "raise_for_status", "scrub", "snippet")
 
 T = TypeVar("T")
 
 _SNIPPET_LEN = 200
+_DIGIT_RUN = re.compile(r"\d{4,}")  # a code, or part of a number in a format we did not send
 
 
-def snippet(response: httpx.Response) -> str:
-    """A bounded, single-line excerpt of a vendor reply for error details (never the request)."""
-    text = response.text[:_SNIPPET_LEN].replace("\n", " ").replace("\r", " ")
-    return text
+def scrub(text: str, *, secrets: Iterable[str] = (), to: Msisdn | None = None, message: str | None = None) -> str:
+    """Vendor text made fit for ``ProviderError.detail``: replies may echo what we sent them.
+
+    Removes our message ``message`` (it holds the code) and every secret, masks the number ``to`` in
+    each form we send it, replaces any remaining run of 4+ digits, and returns one bounded line.
+    """
+    if message:  # as sent, and as a JSON reply would quote it
+        for form in (message, msgspec.json.encode(message).decode()[1:-1]):
+            text = text.replace(form, "<text>")
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    if to is not None:
+        for form in (to.e164, to.digits, to.national_number):
+            text = text.replace(form, to.masked())
+    text = _DIGIT_RUN.sub("#", text)
+    return text.replace("\n", " ").replace("\r", " ")[:_SNIPPET_LEN]
+
+
+def snippet(
+    response: httpx.Response, *, secrets: Iterable[str] = (), to: Msisdn | None = None, text: str | None = None
+) -> str:
+    """A bounded, scrubbed, single-line excerpt of a vendor reply for error details (never the request)."""
+    return scrub(response.text, secrets=secrets, to=to, message=text)
 
 
 async def call(
@@ -84,8 +107,19 @@ async def call(
         raise ProviderUnavailable(provider, f"transport error ({type(exc).__name__})") from exc
 
 
-def raise_for_status(provider: str, response: httpx.Response, *, vendor_code: str | None = None) -> None:
-    """Map a non-2xx status to the error tree; adapters read business codes before calling this."""
+def raise_for_status(
+    provider: str,
+    response: httpx.Response,
+    *,
+    vendor_code: str | None = None,
+    to: Msisdn | None = None,
+    text: str | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Map a non-2xx status to the error tree; adapters read business codes before calling this.
+
+    The reply excerpt in a rejection's detail is scrubbed of ``text``, ``secrets`` and the number ``to``.
+    """
     status = response.status_code
     if status < 300:
         return
@@ -94,7 +128,16 @@ def raise_for_status(provider: str, response: httpx.Response, *, vendor_code: st
         raise ProviderUnavailable(provider, detail, status_code=status, vendor_code=vendor_code)
     if status in (401, 403):
         raise ProviderAuthError(provider, detail, status_code=status, vendor_code=vendor_code)
-    raise ProviderRejected(provider, f"{detail}: {snippet(response)}", status_code=status, vendor_code=vendor_code)
+    excerpt = snippet(response, secrets=secrets, to=to, text=text)
+    raise ProviderRejected(provider, f"{detail}: {excerpt}", status_code=status, vendor_code=vendor_code)
+
+
+def decode_or_none(decoder: msgspec.json.Decoder[T], response: httpx.Response) -> T | None:
+    """The reply in the declared shape, or None when it has another shape (error bodies are guesses)."""
+    try:
+        return decoder.decode(response.content)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
 
 
 def decode(decoder: msgspec.json.Decoder[T], response: httpx.Response, provider: str) -> T:
@@ -107,3 +150,11 @@ def decode(decoder: msgspec.json.Decoder[T], response: httpx.Response, provider:
             f"unexpected response shape (HTTP {response.status_code}): {exc}",
             status_code=response.status_code,
         ) from exc
+
+
+def decode_receipt(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
+    """A vendor callback body in the declared shape, or :class:`ReceiptError` saying it is not ``what``."""
+    try:
+        return decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ReceiptError(f"{what}: {exc}") from None

@@ -69,7 +69,6 @@ from .registry import ProviderSpec
 __all__ = ("SPEC", "ConectalineSettings", "ConectalineSms", "parse_receipts")
 
 _FALLBACK_LIFETIME_S = 1800.0
-_DIGIT_RUN = re.compile(r"[0-9]{4,}")
 _AUTH_HINT = re.compile(r"token|unauthori[sz]ed|unauthenticated|autoriza|autentica|expired|expirad|caducad", re.I)
 
 
@@ -128,6 +127,7 @@ class ConectalineSms:
         self._token: str | None = None
         self._renew_at = 0.0  # self._clock() after which the temporary token is fetched again
         self._lock = asyncio.Lock()
+        self._secrets = (settings.api_token, settings.password, settings.email)
 
     async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
         form = {"configuration_name": self._settings.configuration_name, "message": text, "numbers": to.digits}
@@ -188,23 +188,11 @@ class ConectalineSms:
             ) from exc
 
     def _raise_status(self, response: httpx.Response, to: Msisdn | None, text: str) -> None:
-        status = response.status_code
-        if status in (401, 403) or status == 429 or status >= 500:
-            _http.raise_for_status(self.name, response)
-        reason = self._scrub(_http.snippet(response), to, text)
-        raise ProviderRejected(self.name, f"HTTP {status}: {reason}", status_code=status)
+        _http.raise_for_status(self.name, response, to=to, text=text, secrets=self._secrets)
 
     def _scrub(self, message: str, to: Msisdn | None, text: str) -> str:
         """Vendor messages may echo what we sent: keep text, numbers, codes and credentials out of errors."""
-        s = self._settings
-        for value in (text, s.api_token, s.password, s.email):
-            if value:
-                message = message.replace(value, "***")
-        if to is not None:
-            for value in (to.e164, to.digits, to.national_number):
-                message = message.replace(value, to.masked())
-        message = _DIGIT_RUN.sub("<digits>", message)  # a code or a number in another format
-        return message[:200].replace("\n", " ").replace("\r", " ")
+        return _http.scrub(message, secrets=self._secrets, to=to, message=text)
 
     # --- temporary token -----------------------------------------------------------------------
 

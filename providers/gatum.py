@@ -52,7 +52,6 @@ from .base import (
     ProviderProtocolError,
     ProviderRejected,
     ReceiptBatch,
-    ReceiptError,
     SendReceipt,
     VendorSettings,
 )
@@ -65,9 +64,7 @@ _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}")
 _REFRESH_MARGIN_S = 300.0  # renew this long before the vendor's expires_at
 _DEFAULT_TOKEN_TTL_S = 3600.0  # when /v1/accesstoken omits expires_at [guess]
 _MIN_TOKEN_USE_S = 60.0
-_DIGIT_RUN = re.compile(r"\d{4,}")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
-_DETAIL_LEN = 200
 
 _T = TypeVar("_T")
 
@@ -132,15 +129,6 @@ _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _DLRS = msgspec.json.Decoder(list[_Dlr])
 
 
-def _scrub(message: str, secrets: tuple[str, ...]) -> str:
-    """A vendor message made safe for ``ProviderError.detail``: no echoed input, no long digit runs."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    message = _DIGIT_RUN.sub("#", message)
-    return message.replace("\n", " ").replace("\r", " ")[:_DETAIL_LEN]
-
-
 def _vendor_messages(envelope: _Envelope) -> list[str]:
     messages: list[str] = []
     if isinstance(envelope.error, str) and envelope.error:
@@ -164,7 +152,9 @@ def _vendor_code(envelope: _Envelope, secrets: tuple[str, ...]) -> str | None:
         for value in envelope.errors.values():
             candidates.extend(value if isinstance(value, list) else [value])
     for candidate in candidates:
-        if isinstance(candidate, str) and _IDENTIFIER.fullmatch(candidate) and _scrub(candidate, secrets) == candidate:
+        if not (isinstance(candidate, str) and _IDENTIFIER.fullmatch(candidate)):
+            continue
+        if _http.scrub(candidate, secrets=secrets) == candidate:
             return candidate
     if envelope.error_code is not None:
         return str(envelope.error_code)
@@ -189,13 +179,6 @@ def _find_sent_id(value: Any, depth: int = 0) -> str | None:
         if found is not None:
             return found
     return None
-
-
-def _decode_envelope(response: httpx.Response) -> _Envelope | None:
-    try:
-        return _ENVELOPE.decode(response.content)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
 
 
 class GatumSender:
@@ -278,12 +261,12 @@ class GatumSender:
         status = response.status_code
         if status == 429 or status >= 500:
             _http.raise_for_status(self.name, response)
-        envelope = _decode_envelope(response)
+        envelope = _http.decode_or_none(_ENVELOPE, response)
         if envelope is not None and not envelope.status:
             reasons = "; ".join(_vendor_messages(envelope)) or "no reason given"
             raise ProviderAuthError(
                 self.name,
-                _scrub(f"login refused at /v1/{step} (HTTP {status}): {reasons}", self._secrets),
+                _http.scrub(f"login refused at /v1/{step} (HTTP {status}): {reasons}", secrets=self._secrets),
                 status_code=status,
                 vendor_code=_vendor_code(envelope, self._secrets),
             )
@@ -340,26 +323,24 @@ class GatumSender:
     def _auth_refused(response: httpx.Response) -> bool:
         if response.status_code in (401, 403):
             return True
-        envelope = _decode_envelope(response)
+        envelope = _http.decode_or_none(_ENVELOPE, response)
         return envelope is not None and not envelope.status and str(envelope.error_code) in ("401", "403")
 
     def _receipt(self, response: httpx.Response, to: Msisdn, text: str) -> SendReceipt:
         status = response.status_code
         if status == 429 or status >= 500:
             _http.raise_for_status(self.name, response)
-        envelope = _decode_envelope(response)
-        secrets = (text, to.digits, to.national_number, *self._secrets)
+        envelope = _http.decode_or_none(_ENVELOPE, response)
+        secrets = (text, to.digits, to.national_number, *self._secrets)  # an echoed number shows as ***
         if envelope is not None and not envelope.status:
             reasons = "; ".join(_vendor_messages(envelope)) or "no reason given"
             raise ProviderRejected(
                 self.name,
-                _scrub(f"send refused (HTTP {status}) for {to.masked()}: {reasons}", secrets),
+                _http.scrub(f"send refused (HTTP {status}) for {to.masked()}: {reasons}", secrets=secrets),
                 status_code=status,
                 vendor_code=_vendor_code(envelope, secrets),
             )
-        if status >= 300:
-            excerpt = _scrub(_http.snippet(response), secrets)
-            raise ProviderRejected(self.name, f"HTTP {status}: {excerpt}", status_code=status)
+        _http.raise_for_status(self.name, response, secrets=secrets, text=text)
         envelope = _http.decode(_ENVELOPE, response, self.name)
         return SendReceipt(provider=self.name, message_id=_find_sent_id(envelope.data))
 
@@ -383,10 +364,7 @@ _STATES: dict[str, DeliveryStatus] = {
 
 def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
     """Gatum's REST DLR push: a JSON array, acknowledged by echoing the ``id_state`` values as strings."""
-    try:
-        dlrs = _DLRS.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ReceiptError(f"gatum: not a DLR array: {exc}") from None
+    dlrs = _http.decode_receipt(_DLRS, body, "gatum: not a DLR array")
     updates: list[DeliveryUpdate] = []
     ack: list[str] = []
     for dlr in dlrs:

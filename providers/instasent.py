@@ -65,7 +65,6 @@ __all__ = ("SPEC", "InstasentSettings", "InstasentSms", "client_id_for", "parse_
 
 _CLIENT_ID_MAX = 40
 _CLIENT_ID_SUFFIX = re.compile(r"-[0-9a-f]{6}\Z")
-_DIGIT_RUN = re.compile(r"[0-9]{4,}")  # a code, or part of a number, echoed by the vendor
 # A number (optionally with +) or an alphanumeric sender id; the length is checked separately.
 _SENDER = re.compile(r"\+?[0-9]+|[A-Za-z0-9][A-Za-z0-9 .&_-]*")
 
@@ -108,16 +107,6 @@ def client_id_for(reference: str) -> str | None:
     return f"{reference}-{secrets.token_hex(3)}"
 
 
-def _scrub(message: str, to: Msisdn, text: str) -> str:
-    """Vendor messages may echo what we sent: drop the text, mask the number and any long digit run."""
-    if text:
-        message = message.replace(text, "<text>")
-    for value in (to.e164, to.digits, to.national_number):
-        message = message.replace(value, to.masked())
-    message = _DIGIT_RUN.sub("<digits>", message)
-    return message[:200].replace("\n", " ").replace("\r", " ")
-
-
 class InstasentSms:
     name = "instasent"
     max_length = 1000
@@ -156,11 +145,9 @@ class InstasentSms:
             raise ProviderUnavailable(self.name, f"rate limited (HTTP 429){_reset_hint(response)}", status_code=429)
         if status in (401, 403) or status >= 500:
             _http.raise_for_status(self.name, response)
-        try:
-            message = _ERROR.decode(response.content).message
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            message = None
-        reason = _scrub(message if isinstance(message, str) else _http.snippet(response), to, text)
+        error = _http.decode_or_none(_ERROR, response)
+        message = error.message if error is not None and isinstance(error.message, str) else response.text
+        reason = _http.scrub(message, secrets=(self._settings.token,), to=to, message=text)
         if status == 402:
             raise ProviderRejected(self.name, f"no balance (HTTP 402): {reason}", status_code=status, vendor_code="402")
         raise ProviderRejected(self.name, f"HTTP {status}: {reason}", status_code=status)
@@ -202,10 +189,7 @@ _RECEIPT = msgspec.json.Decoder(_Receipt)
 
 def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
     """One Instasent webhook call: ``{"id", "clientId", "status", "code", "eventAt"}``."""
-    try:
-        event = _RECEIPT.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ReceiptError(f"instasent: not a receipt object: {exc}") from exc
+    event = _http.decode_receipt(_RECEIPT, body, "instasent: not a receipt object")
     status = event.status.strip().lower()
     if status == "stop" or (event.message is not msgspec.UNSET and status not in _STATUSES):
         return ReceiptBatch(updates=[])  # an inbound message or opt-out, not delivery news

@@ -50,7 +50,6 @@ from .base import (
     ProviderRejected,
     ProviderUnavailable,
     ReceiptBatch,
-    ReceiptError,
     SendReceipt,
     StartedVerification,
     VendorSettings,
@@ -137,11 +136,6 @@ _CLAIMS = msgspec.json.Decoder(_Claims)
 _ENUM_WORD = re.compile(r"[A-Z][A-Z_]{1,47}")  # documented messages look like WRONG_OTP_PROVIDED
 
 
-def _short(text: str | None) -> str:
-    """A vendor message fit for an error detail: bounded, digit runs (numbers, codes) removed."""
-    return re.sub(r"\d{4,}", "#", text or "")[:80]
-
-
 def _as_str(value: str | int | None) -> str | None:
     return None if value is None or value == "" else str(value)
 
@@ -219,11 +213,9 @@ class _TokenCache:
         if status < 300 and reply.status == 200 and reply.token:
             self._store(reply.token)
             return reply.token
-        reason = reply.error or "no token"
-        for secret in (*s.secrets(), key):
-            reason = reason.replace(secret, "***")
+        reason = _http.scrub(reply.error or "no token", secrets=(*s.secrets(), key))[:80]
         vendor_code = None if reply.status is None else str(reply.status)
-        raise ProviderAuthError(NAME, f"token refused: {_short(reason)}", status_code=status, vendor_code=vendor_code)
+        raise ProviderAuthError(NAME, f"token refused: {reason}", status_code=status, vendor_code=vendor_code)
 
 
 Op = Literal["send", "sms", "check"]
@@ -295,10 +287,7 @@ class _Client:
 def _classify(op: Op, response: httpx.Response) -> _Envelope | CheckOutcome:
     """The body's ``responseCode`` decides; the HTTP status stands in when there is none."""
     status = response.status_code
-    try:
-        envelope: _Envelope | None = _ENVELOPE.decode(response.content)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        envelope = None
+    envelope = _http.decode_or_none(_ENVELOPE, response)
     raw = envelope.response_code if envelope else None
     code = int(raw) if isinstance(raw, int) or (raw and raw.strip().isdigit()) else None
     if code is None or (code == 200 and status >= 300):
@@ -400,10 +389,7 @@ _STATES = {
 
 def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
     """One DLR object, or an array of them, into updates; unknown states become UNKNOWN."""
-    try:
-        decoded = _RECEIPTS.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ReceiptError(f"{NAME}: not a delivery report: {exc}") from exc
+    decoded = _http.decode_receipt(_RECEIPTS, body, f"{NAME}: not a delivery report")
     receipts = decoded if isinstance(decoded, list) else [decoded]
     updates = [
         DeliveryUpdate(

@@ -23,7 +23,6 @@ Design decisions (facts from PROVIDERS.md section 3; [guess] marks what no sourc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -38,7 +37,6 @@ from .base import (
     ProviderProtocolError,
     ProviderRejected,
     ReceiptBatch,
-    ReceiptError,
     SendReceipt,
     VendorSettings,
 )
@@ -48,8 +46,6 @@ __all__ = ("SPEC", "WavySender", "WavySettings", "parse_receipts")
 
 MAX_TEXT_LENGTH = 1280  # messageText limit [doc]
 MAX_CORRELATION_ID_LENGTH = 64  # correlationId limit [doc]
-_DIGIT_RUN = re.compile(r"\d{4,}")
-_DETAIL_LEN = 200
 
 
 class WavySettings(VendorSettings, frozen=True, kw_only=True):
@@ -97,15 +93,6 @@ _ERROR = msgspec.json.Decoder(_ErrorBody)
 _STATUSES = msgspec.json.Decoder(_Status | list[_Status], strict=False)
 
 
-def _scrub(message: str, secrets: tuple[str, ...]) -> str:
-    """A vendor message made safe for ``ProviderError.detail``: no echoed input, no long digit runs."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    message = _DIGIT_RUN.sub("#", message)
-    return message.replace("\n", " ").replace("\r", " ")[:_DETAIL_LEN]
-
-
 class WavySender:
     """Sends through ``POST /v1/send-sms`` with the account's static header credentials."""
 
@@ -136,12 +123,13 @@ class WavySender:
         )
         status = response.status_code
         if status >= 300:
-            secrets = (text, to.digits, to.national_number, self._settings.username, self._settings.token)
+            secrets = (self._settings.username, self._settings.token)
             vendor_code, message = self._error(response)
-            vendor_code = None if vendor_code is None else _scrub(vendor_code, secrets)
+            if vendor_code is not None:
+                vendor_code = _http.scrub(vendor_code, secrets=secrets, to=to, message=text)
             if status == 429 or status >= 500 or status in (401, 403):
                 _http.raise_for_status(self.name, response, vendor_code=vendor_code)
-            reason = _scrub(message, secrets) if message else "no reason given"
+            reason = _http.scrub(message, secrets=secrets, to=to, message=text) if message else "no reason given"
             raise ProviderRejected(
                 self.name,
                 f"send refused (HTTP {status}) for {to.masked()}: {reason}",
@@ -158,9 +146,8 @@ class WavySender:
     @staticmethod
     def _error(response: httpx.Response) -> tuple[str | None, str | None]:
         """``(errorCode, errorMessage)`` if the body has that [guess] shape, else ``(None, None)``."""
-        try:
-            error = _ERROR.decode(response.content)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        error = _http.decode_or_none(_ERROR, response)
+        if error is None:
             return None, None
         code = None if error.error_code is None else str(error.error_code)[:32]
         return code, error.error_message
@@ -233,10 +220,7 @@ def _update(item: _Status) -> DeliveryUpdate:
 
 def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
     """A Wavy sent-status callback or DLR (one JSON object, or a list of them)."""
-    try:
-        decoded = _STATUSES.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ReceiptError(f"wavy: not a status callback: {exc}") from None
+    decoded = _http.decode_receipt(_STATUSES, body, "wavy: not a status callback")
     items = decoded if isinstance(decoded, list) else [decoded]
     return ReceiptBatch(updates=[_update(item) for item in items])
 
