@@ -52,6 +52,12 @@ log = structlog.get_logger("otp.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+class MetricsController(PrometheusController):
+    """Prometheus text at ``/metrics``; an operations endpoint, kept out of the client API document."""
+
+    include_in_schema = False
+
+
 class OtpApp(Litestar):
     """Litestar plus one log line and a request id for every HTTP request, routed or not.
 
@@ -192,7 +198,7 @@ def create_app(
             AdminController,
             WebhookController,
             HealthController,
-            PrometheusController,
+            MetricsController,
         ],
         lifespan=[lifespan],
         state=state,

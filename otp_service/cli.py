@@ -75,7 +75,8 @@ def dev(host: str, port: int, data_dir: Path) -> None:
         app = create_app(settings)
         click.echo("otp-service (development mode)", err=True)
         click.echo(f"  listening on   http://{host}:{port}  (OpenAPI: /schema/openapi.json)", err=True)
-        click.echo(f"  redis          {'embedded, data in ' + str(data_dir / 'redis') if redis else 'OTP_REDIS_URL'}", err=True)
+        where = f"embedded, data in {data_dir / 'redis'}" if redis else "OTP_REDIS_URL"
+        click.echo(f"  redis          {where}", err=True)
         click.echo(f"  providers      {', '.join(settings.providers)}", err=True)
         if "OTP_API_KEYS" in generated:
             click.echo(f"  API key        {generated['OTP_API_KEYS'].split(':', 1)[1]}   (client 'dev')", err=True)

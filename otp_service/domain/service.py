@@ -318,7 +318,10 @@ class OtpService:
         try:
             outcome = await verifier.check(phone.msisdn, code, reference=reference)
         except ProviderError as exc:
-            breaker.failure() if error_kind(exc) != "rejected" else breaker.release()
+            if error_kind(exc) == "rejected":
+                breaker.release()  # the vendor answered: it is up, the request was the problem
+            else:
+                breaker.failure()
             raise ProviderUnavailableError(
                 "The provider that sent this code cannot check it right now.",
                 [{"provider": provider, "reason": error_kind(exc)}],
