@@ -45,6 +45,7 @@ from .domain.store import AnyRedis, VerificationStore
 from .logging import configure_logging
 from .redis_client import make_redis
 from .settings import Settings, load_settings
+from .tracing import tracing_for
 
 __all__ = ("create_app",)
 
@@ -125,8 +126,11 @@ def create_app(
     configure_logs: bool = True,
 ) -> Litestar:
     settings = settings or load_settings(os.environ)
+    tracing = tracing_for(settings)
     if configure_logs:
         configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values())
+    for warning in settings.warnings:
+        log.warning("config.weak", detail=warning)
     specs = discover()
     receipt_parsers: dict[str, ReceiptParser] = {
         name: spec.receipts for name, spec in specs.items() if spec.receipts is not None
@@ -182,6 +186,8 @@ def create_app(
         finally:
             await http.aclose()
             hasher.close()
+            if tracing is not None:
+                tracing.shutdown()
             if own_redis:
                 await client.aclose()
 
@@ -204,6 +210,7 @@ def create_app(
         state=state,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[prometheus.middleware],
+        plugins=[tracing.plugin] if tracing is not None else [],
         openapi_config=_openapi(),
         request_max_body_size=settings.max_body_bytes,
         debug=False,

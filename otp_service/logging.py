@@ -19,7 +19,22 @@ import structlog
 __all__ = ("Redactor", "configure_logging")
 
 _DROP = frozenset(
-    {"code", "otp", "text", "body", "password", "token", "secret", "pepper", "authorization", "api_key", "code_hash"}
+    {
+        "code",
+        "otp",
+        "text",
+        "body",
+        "password",
+        "token",
+        "secret",
+        "pepper",
+        "authorization",
+        "api_key",
+        "code_hash",
+        "access_token",
+        "auth_token",
+        "authtoken",
+    }
 )
 _PHONE = re.compile(r"\+\d{7,15}")
 
@@ -43,14 +58,16 @@ class Redactor:
                 value = self._pattern.sub("***", value)
             return _PHONE.sub(_mask_phone, value)
         if isinstance(value, dict):
-            return {k: ("***" if k in _DROP else self._clean(v)) for k, v in value.items()}
+            return {k: ("***" if str(k).lower() in _DROP else self._clean(v)) for k, v in value.items()}
+        if isinstance(value, bytes):
+            return self._clean(value.decode("utf-8", errors="replace"))
         if isinstance(value, list | tuple):
             return [self._clean(v) for v in value]
         return value
 
     def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         for key in list(event):
-            if key in _DROP:
+            if key.lower() in _DROP:
                 event[key] = "***"
             else:
                 event[key] = self._clean(event[key])

@@ -45,7 +45,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxy_hops: int = 0  # how many X-Forwarded-For hops to trust for the per-IP limit
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
+    otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: tracing on when set
+    otel_service_name: str = "otp-service"
     generated: dict[str, str] = msgspec.field(default_factory=dict)  # dev: what was generated, to print once
+    warnings: list[str] = msgspec.field(default_factory=list)  # weak but accepted values, logged at start-up
 
     def __repr__(self) -> str:  # never print secrets, whatever prints the settings
         return f"Settings(env={self.env!r}, providers={self.providers!r}, vendors={sorted(self.vendors)!r})"
@@ -164,7 +167,10 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     if dev:
         if not order:
             order = ["console"]
-        vendors.setdefault("console", load_vendor_settings(specs["console"], environ))
+        try:
+            vendors.setdefault("console", load_vendor_settings(specs["console"], environ))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
     elif not order:
         raise SettingsError("OTP_PROVIDERS: production needs at least one configured provider (none is configured)")
 
@@ -178,7 +184,15 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     if webotp is not None and not re.match(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$", webotp):
         raise SettingsError("OTP_WEBOTP_HOST: must be a bare host name such as example.com")
 
+    warnings = []
+    if len(pepper) < 16:
+        warnings.append("OTP_PEPPER: shorter than 16 characters; use a long random secret (e.g. 32+ characters)")
+    short = [name for name, secret in api_keys.items() if len(secret) < 16]
+    if short:
+        warnings.append(f"OTP_API_KEYS: secrets of {', '.join(short)} are shorter than 16 characters")
+
     return Settings(
+        warnings=warnings,
         env="dev" if dev else "production",
         redis_url=redis_url,
         api_keys=api_keys,
@@ -198,5 +212,7 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         trusted_proxy_hops=_int(environ, "OTP_TRUSTED_PROXY_HOPS", 0, 0, 10),
         log_format=log_format,  # type: ignore[arg-type]
         log_level=environ.get("OTP_LOG_LEVEL", "INFO").upper(),
+        otel_endpoint=environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+        otel_service_name=environ.get("OTEL_SERVICE_NAME") or "otp-service",
         generated=generated,
     )

@@ -70,6 +70,8 @@ def load_vendor_settings(spec: ProviderSpec, environ: Mapping[str, str]) -> Vend
         return msgspec.convert(raw, spec.settings_type, strict=False)
     except msgspec.ValidationError as exc:
         message = str(exc)
+        if message.startswith(prefix):  # a rule of the adapter's own that already names the variable
+            raise ValueError(message) from exc
         for key in raw:
             if f"`$.{key}`" in message or f"`{key}`" in message:
                 raise ValueError(f"{prefix}{key.upper()}: {message}") from exc

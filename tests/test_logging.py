@@ -23,7 +23,10 @@ from tests.fakes import gatum
 
 
 async def test_a_whole_session_logs_no_code_secret_or_number(
-    redis_server, redis, vendors: Vendors, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    redis_server,
+    redis,
+    vendors: Vendors,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     settings = make_settings(OTP_REDIS_URL=redis_server.url, OTP_PROVIDERS="gatum,wavy")
     codes: list[str] = []
@@ -57,7 +60,9 @@ async def test_a_whole_session_logs_no_code_secret_or_number(
 
 
 def test_the_request_line_has_client_masked_number_and_outcome(
-    redis_server, vendors: Vendors, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    redis_server,
+    vendors: Vendors,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     import asyncio
 

@@ -139,6 +139,15 @@ def test_a_vendor_rule_error_starts_with_the_variable_it_is_about() -> None:
     assert message.startswith("GATUM_SENDER")
 
 
+def test_a_short_pepper_is_accepted_with_a_warning_naming_the_variable() -> None:
+    # Refusing would take a running deployment down over a weak value; the pepper still works with
+    # the hasher, and start-up logs the warning.
+    settings = load_settings(env(OTP_PEPPER="short-pepper"))
+    assert settings.pepper == b"short-pepper"
+    assert any(w.startswith("OTP_PEPPER:") for w in settings.warnings)
+    assert not any("OTP_PEPPER" in w for w in load_settings(env(OTP_PEPPER="p" * 32)).warnings)
+
+
 def test_a_bad_console_variable_in_dev_is_a_settings_error() -> None:
     with pytest.raises(SettingsError, match=r"^CONSOLE_COLOR:"):
         load_settings({"OTP_ENV": "dev", "CONSOLE_COLOR": "1"})

@@ -48,8 +48,8 @@ DEFAULT_ARGON2 = Argon2Params(time_cost=1, memory_kib=8192, parallelism=1)
 
 class CodeHasher:
     def __init__(self, pepper: bytes, params: Argon2Params = DEFAULT_ARGON2, *, threads: int = 4) -> None:
-        if len(pepper) < 16:
-            raise ValueError("pepper must be at least 16 bytes")
+        if not pepper:
+            raise ValueError("pepper must not be empty")
         self._pepper = pepper
         self._hasher = argon2.PasswordHasher(
             time_cost=params.time_cost,

@@ -183,6 +183,11 @@ class DeliveryChain:
                     )
                 SENDS.labels(name, kind).inc()
                 tried.append({"provider": name, "reason": kind})
+            except BaseException:
+                # Cancelled (client gone) or our own bug: says nothing about the vendor, but a
+                # half-open probe must still end, or the breaker would refuse the vendor for good.
+                breaker.release()
+                raise
             finally:
                 operation = "start" if verifier is not None else "send"
                 PROVIDER_LATENCY.labels(name, operation).observe(time.perf_counter() - started_at)

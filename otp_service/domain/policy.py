@@ -8,7 +8,7 @@ to express, and ``allowed_countries: null`` is a meaningful value rather than a 
 
 from __future__ import annotations
 
-import re
+import string
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -29,7 +29,6 @@ __all__ = (
 )
 
 PLACEHOLDERS = frozenset({"code", "brand", "minutes"})
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10, description="Digits per code.")]
 TtlSeconds = Annotated[int, msgspec.Meta(ge=30, le=86400, description="How long a code stays valid.")]
@@ -131,7 +130,16 @@ def _check_rules(settings: LiveSettings, ctx: PolicyContext) -> LiveSettings:
     if "en" not in settings.templates:
         raise _error("templates", "an 'en' template is required (the fallback for every locale)")
     for locale, template in settings.templates.items():
-        names = _PLACEHOLDER.findall(template)
+        try:
+            # The parser str.format itself uses, so whatever passes here renders at send time.
+            fields = [
+                (name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None
+            ]
+        except ValueError as exc:
+            raise _error(f"templates.{locale}", f"not a valid template: {exc}") from None
+        names = [name for name, _, _ in fields]
+        if any(spec or conv for _, spec, conv in fields):
+            raise _error(f"templates.{locale}", "placeholders take no format spec or conversion")
         if "code" not in names:
             raise _error(f"templates.{locale}", "must contain {code}")
         extra = sorted(set(names) - PLACEHOLDERS)

@@ -317,6 +317,9 @@ class OtpService:
             )
         try:
             outcome = await verifier.check(phone.msisdn, code, reference=reference)
+        except asyncio.CancelledError:
+            breaker.release()
+            raise
         except ProviderError as exc:
             if error_kind(exc) == "rejected":
                 breaker.release()  # the vendor answered: it is up, the request was the problem

@@ -179,6 +179,8 @@ if outcome == 'expired' then
 end
 if not live then
   if r[1] == 'pending' then return {'wrong', tonumber(ARGV[6])} end
+  -- A concurrent check used the last attempt and killed it first: this guess was charged and wrong.
+  if r[1] == 'max_attempts_reached' then return {'dead'} end
   return {'missing'}
 end
 if outcome == 'locked' or tonumber(ARGV[6]) <= 0 then

@@ -129,14 +129,18 @@ async def test_new_settings_reach_every_replica_within_one_second(client: Client
 
 async def test_concurrent_patches_lose_no_change(client: Client) -> None:
     await asyncio.gather(
-        patch_settings(client, max_attempts=9), patch_settings(client, brand="Initech"), patch_settings(client, ttl_seconds=300)
+        patch_settings(client, max_attempts=9),
+        patch_settings(client, brand="Initech"),
+        patch_settings(client, ttl_seconds=300),
     )
     body = (await client.get("/v1/admin/settings", headers=ADMIN)).json()
     assert (body["max_attempts"], body["brand"], body["ttl_seconds"]) == (9, "Initech", 300)
     assert len((await client.get("/v1/admin/audit", headers=ADMIN)).json()) == 3
 
 
-async def test_test_numbers_get_a_fixed_code_and_nothing_is_sent_when_enabled(redis_server, redis, vendors: Vendors) -> None:  # type: ignore[no-untyped-def]
+async def test_test_numbers_get_a_fixed_code_and_nothing_is_sent_when_enabled(
+    redis_server, redis, vendors: Vendors
+) -> None:  # type: ignore[no-untyped-def]
     from tests.api.helpers import check
     from tests.conftest import make_settings
 

@@ -135,7 +135,9 @@ async def test_concurrent_wrong_checks_never_exceed_max_attempts(server: str, ve
         judged = [r for r in responses if r.status_code == 200]
         assert len(judged) == 3  # exactly max_attempts guesses were evaluated
         assert all(r.status_code == 404 for r in responses if r.status_code != 200)
-        assert sum(r.json()["status"] == "max_attempts_reached" for r in judged) == 1
+        assert all(r.json()["valid"] is False for r in judged)
+        # The check that used the last attempt says so (any check finishing after it sees it dead too).
+        assert any(r.json()["status"] == "max_attempts_reached" for r in judged)
 
 
 async def test_of_concurrent_right_checks_exactly_one_is_approved(server: str, vendors: Vendors) -> None:

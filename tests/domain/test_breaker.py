@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from prometheus_client import REGISTRY
 
 from otp_service.domain.breaker import Breaker, Breakers
+from otp_service.domain.delivery import DeliveryChain, LocalMessage
+from otp_service.domain.errors import ProviderUnavailableError
+from providers import Msisdn, Providers, ProviderUnavailable, SendReceipt
 
 
 class FakeClock:
@@ -158,3 +163,61 @@ def test_breakers_keep_one_breaker_per_provider() -> None:
     first.failure()
     assert first.state == "open"
     assert other.state == "closed"
+
+
+# -- the delivery chain's use of the breaker -------------------------------------------------------
+
+
+class FlakySender:
+    """A sender that fails, hangs or succeeds on demand."""
+
+    name = "flaky_vendor"
+    max_length = 1600
+
+    def __init__(self) -> None:
+        self.mode = "fail"
+        self.calls = 0
+
+    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+        self.calls += 1
+        if self.mode == "fail":
+            raise ProviderUnavailable(self.name, "connection refused")
+        if self.mode == "hang":
+            await asyncio.sleep(3600)
+        return SendReceipt(provider=self.name, message_id=f"m{self.calls}")
+
+
+async def deliver_once(chain: DeliveryChain) -> str:
+    code_hash: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    code_hash.set_result("hash")
+    delivered = await chain.deliver(
+        ["flaky_vendor"],
+        Msisdn("34", "600100200"),
+        reference="vf_1",
+        code_length=6,
+        make_local=lambda: LocalMessage("123456", "Code 123456", code_hash, 1, "gsm7"),
+        code_length_for=lambda _: 6,
+    )
+    return delivered.provider
+
+
+async def test_a_cancelled_probe_does_not_wedge_the_breaker() -> None:
+    # A client that disconnects cancels its request mid-send. If that request carried the half-open
+    # probe, the breaker must not wait forever for a result that will never be reported.
+    sender = FlakySender()
+    chain = DeliveryChain(Providers(senders={"flaky_vendor": sender}), Breakers(threshold=1, cooldown_s=0.05))
+    with pytest.raises(ProviderUnavailableError):
+        await deliver_once(chain)  # opens the breaker
+    await asyncio.sleep(0.06)
+
+    sender.mode = "hang"
+    probe = asyncio.create_task(deliver_once(chain))
+    await asyncio.sleep(0.01)
+    assert sender.calls == 2  # the probe went out
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+
+    sender.mode = "ok"
+    await asyncio.sleep(0.12)  # well past another cool-down
+    assert await deliver_once(chain) == "flaky_vendor"

@@ -20,6 +20,7 @@ PHONE = "+34600100200"
 OTHER_PHONE = "+5511987654321"
 VID = "vf_0000000000000001"
 LOCK_MS = 15_000
+LOCK_TOKEN = "lock-token"
 SLACK_MS = 1_000
 
 
@@ -41,7 +42,7 @@ async def commit(
     fresh: bool = True,
     ttl_ms: int = 600_000,
     cooldown_ms: int = 0,
-    lock_token: str = "lock-token",
+    lock_token: str = LOCK_TOKEN,
     max_attempts: int = 5,
     code_length: int = 6,
     code_hash: str = "$argon2id$v=19$fake",
