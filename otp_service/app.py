@@ -6,8 +6,11 @@ passed, and tests pass their own settings, Redis client and HTTP transport.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import re
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -34,6 +37,7 @@ from .api.health import HealthController
 from .api.problems import EXCEPTION_HANDLERS
 from .api.verifications import VerificationController
 from .api.webhooks import WebhookController
+from .devredis import RedisProcess
 from .domain.breaker import Breakers
 from .domain.codes import Argon2Params, CodeHasher
 from .domain.delivery import DeliveryChain
@@ -131,6 +135,9 @@ def create_app(
         configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values())
     for warning in settings.warnings:
         log.warning("config.weak", detail=warning)
+    if settings.generated.get("OTP_API_KEYS"):
+        # Development only, printed once to the terminal (never to the structured log).
+        print(f"otp-service dev API key: {settings.generated['OTP_API_KEYS']}", file=sys.stderr)
     specs = discover()
     receipt_parsers: dict[str, ReceiptParser] = {
         name: spec.receipts for name, spec in specs.items() if spec.receipts is not None
@@ -146,11 +153,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # The access log prints raw paths, and a webhook path holds its secret: our own request log
+        # replaces it. Done here, after the ASGI server applied its own logging configuration.
+        logging.getLogger("uvicorn.access").disabled = True
         own_redis = redis is None
+        embedded: RedisProcess | None = None
         if redis is None:
-            if settings.redis_url is None:
-                raise RuntimeError("OTP_REDIS_URL is not set (otp-service dev starts an embedded Redis)")
-            client: AnyRedis = make_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
+            url = settings.redis_url
+            if url is None:  # development without OTP_REDIS_URL: a private Redis, stopped with the app
+                embedded = await asyncio.to_thread(RedisProcess(data_dir=".otp-dev/redis", persist=True).start)
+                url = embedded.url
+                log.info("redis.embedded", url=url)
+            client: AnyRedis = make_redis(url, timeout_s=settings.redis_timeout_s)
         else:
             client = redis
         total = max(v.timeout_s for v in settings.vendors.values()) if settings.vendors else 5.0
@@ -190,6 +204,8 @@ def create_app(
                 tracing.shutdown()
             if own_redis:
                 await client.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
 
     prometheus = PrometheusConfig(
         app_name="otp-service",
