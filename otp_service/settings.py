@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 
@@ -18,6 +18,7 @@ from providers import ProviderSpec, VendorSettings, discover, load_vendor_settin
 
 __all__ = ("Settings", "SettingsError", "load_settings")
 
+T = TypeVar("T", int, float)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -66,27 +67,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return [v for v in values if len(v) >= 4]
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _number(environ: Mapping[str, str], name: str, default: T, low: T, high: T) -> T:
+    """A bounded int or float variable (the type of ``default`` decides), or a SettingsError naming it."""
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
+    kind = type(default)
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
-    return value
-
-
-def _float(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+        raise SettingsError(f"{name}: expected {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
     if not low <= value <= high:
         raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
     return value
@@ -203,13 +193,13 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         test_numbers_enabled=test_numbers == "enabled",
         providers=order,
         vendors=vendors,
-        argon2_time_cost=_int(environ, "OTP_ARGON2_TIME_COST", 1, 1, 10),
-        argon2_memory_kib=_int(environ, "OTP_ARGON2_MEMORY_KIB", 8192, 1024, 1024 * 1024),
-        hash_threads=_int(environ, "OTP_HASH_THREADS", 4, 1, 64),
-        redis_timeout_s=_float(environ, "OTP_REDIS_TIMEOUT_S", 2.0, 0.05, 60.0),
-        max_body_bytes=_int(environ, "OTP_MAX_BODY_BYTES", 8192, 1024, 1024 * 1024),
-        settings_cache_s=_float(environ, "OTP_SETTINGS_CACHE_S", 0.5, 0.0, 1.0),
-        trusted_proxy_hops=_int(environ, "OTP_TRUSTED_PROXY_HOPS", 0, 0, 10),
+        argon2_time_cost=_number(environ, "OTP_ARGON2_TIME_COST", 1, 1, 10),
+        argon2_memory_kib=_number(environ, "OTP_ARGON2_MEMORY_KIB", 8192, 1024, 1024 * 1024),
+        hash_threads=_number(environ, "OTP_HASH_THREADS", 4, 1, 64),
+        redis_timeout_s=_number(environ, "OTP_REDIS_TIMEOUT_S", 2.0, 0.05, 60.0),
+        max_body_bytes=_number(environ, "OTP_MAX_BODY_BYTES", 8192, 1024, 1024 * 1024),
+        settings_cache_s=_number(environ, "OTP_SETTINGS_CACHE_S", 0.5, 0.0, 1.0),
+        trusted_proxy_hops=_number(environ, "OTP_TRUSTED_PROXY_HOPS", 0, 0, 10),
         log_format=log_format,  # type: ignore[arg-type]
         log_level=environ.get("OTP_LOG_LEVEL", "INFO").upper(),
         otel_endpoint=environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
