@@ -175,9 +175,7 @@ def create_app(
             follow_redirects=False,
         )
         providers = build_providers(specs, settings.vendors, http)
-        ranges = {
-            name: getattr(verifier, "code_length_range", (4, 10)) for name, verifier in providers.verifiers.items()
-        }
+        ranges = {name: verifier.code_length_range for name, verifier in providers.verifiers.items()}
         ctx = PolicyContext(available_providers=frozenset(providers.names()), code_length_ranges=ranges)
         store = VerificationStore(client)
         live = LiveSettingsSource(store, default_settings(settings.providers), ctx, max_age_s=settings.settings_cache_s)

@@ -95,7 +95,8 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO", secrets: Iterab
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # Resolve sys.stderr at each use, not once: it may be replaced (test capture, daemonisation).
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
         cache_logger_on_first_use=False,
     )
     # Quiet the stdlib loggers that could print request paths (the webhook path holds a secret).

@@ -223,6 +223,7 @@ class VerificationProvider(Protocol):
     """The vendor generates, delivers and checks the code."""
 
     name: str
+    code_length_range: tuple[int, int]  # the code lengths the vendor can make; settings warn outside it
 
     async def start(self, to: Msisdn, *, code_length: int) -> StartedVerification: ...
 

@@ -64,7 +64,8 @@ from .text import Encoding, encoding_of
 __all__ = ("SPEC", "InstasentSettings", "InstasentSms", "client_id_for", "parse_receipts")
 
 _CLIENT_ID_MAX = 40
-_CLIENT_ID_SUFFIX = re.compile(r"-[0-9a-f]{6}\Z")
+_CLIENT_ID_SUFFIX = re.compile(r"-[0-9a-f]{4}$")
+_SUFFIX_LEN = 5  # "-" and 4 hex digits: a 35-character verification id still fits in 40
 # A number (optionally with +) or an alphanumeric sender id; the length is checked separately.
 _SENDER = re.compile(r"\+?[0-9]+|[A-Za-z0-9][A-Za-z0-9 .&_-]*")
 
@@ -102,9 +103,9 @@ _ERROR = msgspec.json.Decoder(_ErrorBody)
 
 def client_id_for(reference: str) -> str | None:
     """The ``clientId`` sent for ``reference``: unique per SMS, or None when it would not fit."""
-    if len(reference) + 7 > _CLIENT_ID_MAX:
+    if len(reference) + _SUFFIX_LEN > _CLIENT_ID_MAX:
         return None
-    return f"{reference}-{secrets.token_hex(3)}"
+    return f"{reference}-{secrets.token_hex(2)}"
 
 
 class InstasentSms:
@@ -197,7 +198,7 @@ def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
         raise ReceiptError("instasent: receipt without `id`")
     reference = event.client_id or None
     if reference is not None and _CLIENT_ID_SUFFIX.search(reference):
-        reference = reference[:-7]
+        reference = reference[:-_SUFFIX_LEN]
     vendor_status = status if event.code in (None, 0, "0", "") else f"{status}/{event.code}"
     update = DeliveryUpdate(
         status=_STATUSES.get(status, DeliveryStatus.UNKNOWN),

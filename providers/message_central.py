@@ -319,6 +319,8 @@ def _message_id(data: _Data | None) -> str | None:
 class MessageCentralVerify(_Client):
     """VerifyNow: Message Central generates, delivers and checks the code."""
 
+    code_length_range = OTP_LENGTH_RANGE
+
     async def start(self, to: Msisdn, *, code_length: int) -> StartedVerification:
         length = clamp_code_length(code_length)
         params = {**self._number(to), "flowType": "SMS", "otpLength": str(length)}

@@ -59,10 +59,10 @@ class LiveSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     ttl_seconds: TtlSeconds = 600
     max_attempts: MaxAttempts = 5
     resend_cooldown_seconds: Cooldown = 30
-    send_limit: Window = Window(5, 600)
-    check_limit: Window = Window(20, 86400)
-    client_limit: Window = Window(1000, 60)
-    ip_limit: Window = Window(30, 600)
+    send_limit: Window = msgspec.field(default_factory=lambda: Window(5, 600))
+    check_limit: Window = msgspec.field(default_factory=lambda: Window(20, 86400))
+    client_limit: Window = msgspec.field(default_factory=lambda: Window(1000, 60))
+    ip_limit: Window = msgspec.field(default_factory=lambda: Window(30, 600))
     allowed_countries: list[Country] | None = None
     providers: Annotated[list[ProviderName], msgspec.Meta(min_length=1, max_length=16)] = msgspec.field(
         default_factory=list  # always set from OTP_PROVIDERS

@@ -211,9 +211,9 @@ return 1
 RECEIPT = (
     _NOW
     + """
-local r = redis.call('HMGET', KEYS[1], 'id', 'delivery_rank', 'message_id')
+local r = redis.call('HMGET', KEYS[1], 'id', 'delivery_rank', 'message_id', 'reference')
 if not r[1] then return 0 end
-if ARGV[4] ~= '' and r[3] and r[3] ~= '' and r[3] ~= ARGV[4] then return 0 end
+if ARGV[4] ~= '' and r[3] and r[3] ~= '' and r[3] ~= ARGV[4] and r[4] ~= ARGV[4] then return 0 end
 if tonumber(r[2] or '0') > tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], 'delivery_status', ARGV[1], 'delivery_provider', ARGV[2],
   'delivery_rank', ARGV[3], 'delivery_ms', now)

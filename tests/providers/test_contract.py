@@ -36,10 +36,10 @@ from providers import (
     StartedVerification,
     VendorSettings,
     VerificationProvider,
+    _http,
     discover,
     load_vendor_settings,
 )
-from providers import _http
 from providers.conectaline import ConectalineSms
 from providers.gatum import GatumSender
 from providers.instasent import InstasentSms

@@ -139,9 +139,9 @@ async def test_receipt_for_a_sent_message_maps_back_to_our_reference(
 
 
 def test_a_reference_too_long_for_client_id_is_not_sent_rather_than_truncated() -> None:
-    assert client_id_for("x" * 33) is not None
-    assert client_id_for("x" * 34) is None
-    assert len(client_id_for("x" * 33) or "") == 40
+    assert client_id_for("x" * 35) is not None  # our ids: "vf_" and 32 hex digits
+    assert client_id_for("x" * 36) is None
+    assert len(client_id_for("x" * 35) or "") == 40
 
 
 async def test_long_reference_sends_no_client_id(adapter: InstasentSms, fake: FakeInstasent) -> None:
@@ -351,7 +351,7 @@ def test_without_token_the_adapter_is_not_configured() -> None:
 def receipt(**fields: object) -> bytes:
     event: dict[str, object] = {
         "id": "sms-1",
-        "clientId": f"{REF}-a1b2c3",
+        "clientId": f"{REF}-a1b2",
         "status": "delivered",
         "code": 0,
         "eventAt": "2026-04-21T10:15:00Z",
