@@ -177,7 +177,7 @@ def create_app(
         providers = build_providers(specs, settings.vendors, http)
         ranges = {name: verifier.code_length_range for name, verifier in providers.verifiers.items()}
         ctx = PolicyContext(available_providers=frozenset(providers.names()), code_length_ranges=ranges)
-        store = VerificationStore(client)
+        store = VerificationStore(client, deadline_s=2 * settings.redis_timeout_s)
         live = LiveSettingsSource(store, default_settings(settings.providers), ctx, max_age_s=settings.settings_cache_s)
         live.check_defaults()
         params = argon2 or Argon2Params(settings.argon2_time_cost, settings.argon2_memory_kib)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -65,6 +66,10 @@ def dev(host: str, port: int, data_dir: Path) -> None:
             _fail(str(exc))
         assert redis is not None
         os.environ["OTP_REDIS_URL"] = redis.url
+    # After a graceful shutdown uvicorn re-raises the signal it caught under the handler it found:
+    # SIGTERM's default handler would kill the process there and skip the `finally` that stops the
+    # embedded Redis. This handler turns it into a normal exit, so the `finally` runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         try:
             settings = load_settings(os.environ, force_dev=True)

@@ -7,6 +7,7 @@ recovers on its own when Redis comes back.
 
 from __future__ import annotations
 
+from redis import exceptions
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
@@ -17,10 +18,24 @@ from .domain.store import AnyRedis
 __all__ = ("make_redis",)
 
 
+class _Cluster(RedisCluster):
+    """redis-py's cluster client, minus re-sending a command that timed out (see :func:`make_redis`)."""
+
+    ERRORS_ALLOW_RETRY = (  # type: ignore[assignment]
+        exceptions.ConnectionError,
+        exceptions.ClusterDownError,
+        exceptions.SlotNotCoveredError,
+    )
+
+
 def make_redis(url: str, *, timeout_s: float) -> AnyRedis:
-    retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1)
+    # One retry on a connection error (a pooled connection that a Redis restart closed), never on a
+    # timeout: a command that timed out may still run once Redis wakes up, and running a script twice
+    # would charge an attempt twice or refuse a send as "busy" with its own lock. It also keeps a
+    # stalled Redis at one timeout per call (retrying doubled it, and doubled it again on connect).
+    retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1, supported_errors=(exceptions.ConnectionError,))
     if url.startswith("redis+cluster://"):
-        return RedisCluster.from_url(
+        return _Cluster.from_url(
             "redis://" + url.removeprefix("redis+cluster://"),
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,

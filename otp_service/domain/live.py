@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from .errors import Conflict, SettingsInvalid
+from .errors import Conflict, SettingsInvalid, StoreUnavailable
 from .policy import LiveSettings, PolicyContext, SettingsPatch, apply_patch, nist_warnings, validate_settings
 from .store import VerificationStore
 
@@ -50,6 +50,7 @@ class LiveSettingsSource:
         self._max_age_s = max_age_s
         self._cached: _Document | None = None
         self._read_at = 0.0
+        self._failed_at = -1.0
         self._lock = asyncio.Lock()
 
     async def _read(self) -> _Document:
@@ -67,10 +68,19 @@ class LiveSettingsSource:
         doc = self._cached
         if doc is not None and time.monotonic() - self._read_at < self._max_age_s:
             return doc.settings
+        asked_at = time.monotonic()
         async with self._lock:  # one read per replica per refresh, not one per waiting request
             if self._cached is not None and time.monotonic() - self._read_at < self._max_age_s:
                 return self._cached.settings
-            doc = await self._read()
+            if self._failed_at >= asked_at:
+                # The read this request waited for failed: fail with it. Reading again would queue
+                # every waiting request behind the lock for one more store timeout each.
+                raise StoreUnavailable("The verification store is unavailable.")
+            try:
+                doc = await self._read()
+            except StoreUnavailable:
+                self._failed_at = time.monotonic()
+                raise
             self._cached, self._read_at = doc, time.monotonic()
             return doc.settings
 

@@ -24,13 +24,14 @@ script, so these are Lua. Memory is bounded by the limit's count per key.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from .errors import StoreUnavailable
 from .models import Verification
@@ -278,9 +279,13 @@ def _s(value: Any) -> str:
 class VerificationStore:
     """Owns the Redis layout; every method is one round trip (one script or one command)."""
 
-    def __init__(self, redis: AnyRedis, *, prefix: str = "otp") -> None:
+    def __init__(self, redis: AnyRedis, *, prefix: str = "otp", deadline_s: float | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        # A bound on each call as a whole. Socket timeouts bound each network wait, but one call can
+        # make several (the cluster client re-reads the topology from every node after a timeout, and
+        # requests queue behind its lock while it does): without this, a stalled Redis stacks them.
+        self.deadline_s = deadline_s
         self._scripts = {
             name: redis.register_script(source)
             for name, source in {
@@ -325,10 +330,13 @@ class VerificationStore:
     # -- plumbing -----------------------------------------------------------------------------
     async def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await call()
+            async with asyncio.timeout(self.deadline_s):
+                return await call()
         except RedisError as exc:
             raise StoreUnavailable("The verification store is unavailable.") from exc
-        except OSError as exc:  # a socket error redis-py did not wrap
+        except RedisClusterException as exc:  # no cluster node answers (not a RedisError subclass)
+            raise StoreUnavailable("The verification store is unavailable.") from exc
+        except OSError as exc:  # a socket error redis-py did not wrap, or the deadline (TimeoutError)
             raise StoreUnavailable("The verification store is unavailable.") from exc
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:

@@ -45,3 +45,14 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["code"] == code
     assert body["title"] and body["type"] and "detail" in body
     return body
+
+
+async def all_keys(redis: Any, pattern: str) -> list[bytes]:
+    """``KEYS pattern`` on a single Redis, or on every primary of a Redis Cluster (KEYS has no key to route by)."""
+    from redis.asyncio import RedisCluster
+
+    if isinstance(redis, RedisCluster):
+        keys: list[bytes] = await redis.keys(pattern, target_nodes=RedisCluster.PRIMARIES)
+    else:
+        keys = await redis.keys(pattern)
+    return keys

@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+from redis.asyncio import Redis, RedisCluster
 
 from tests.api.helpers import NUMBER, Client, assert_problem, check, patch_settings, send, wrong
 from tests.conftest import ADMIN, CLIENT, Vendors
@@ -153,14 +154,13 @@ async def test_of_concurrent_right_checks_exactly_one_is_approved(server: str, v
         assert all(r.status_code == 404 for r in responses if r not in approved)
 
 
-async def test_a_code_stops_working_when_it_expires(client: Client, vendors: Vendors, redis: object) -> None:
+async def test_a_code_stops_working_when_it_expires(
+    client: Client, vendors: Vendors, redis: Redis | RedisCluster
+) -> None:
     """TTLs are at least 30 s by contract; the store test covers real expiry with a short TTL.
 
     Here the verification's TTL is shortened in Redis itself, the way time passing would leave it.
     """
-    from redis.asyncio import Redis
-
-    assert isinstance(redis, Redis)
     vid = (await send(client)).json()["id"]
     code = vendors.last_code()
     tag = "{" + NUMBER + "}"

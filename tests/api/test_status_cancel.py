@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import NUMBER, Client, assert_problem, check, send
+from tests.api.helpers import NUMBER, Client, all_keys, assert_problem, check, send
 from tests.conftest import CLIENT, Vendors
 
 
@@ -58,7 +58,7 @@ async def test_a_finished_verification_stays_readable_for_24_hours(client: Clien
 async def test_every_key_has_a_ttl(client: Client, vendors: Vendors, redis) -> None:  # type: ignore[no-untyped-def]
     await send(client, headers={"Idempotency-Key": "k1"})
     await check(client, "000000" if vendors.last_code() != "000000" else "111111")
-    keys = [k for k in await redis.keys("otp:*") if b"{settings}" not in k]
+    keys = [k for k in await all_keys(redis, "otp:*") if b"{settings}" not in k]
     assert keys
     for key in keys:
         assert await redis.pttl(key) > 0, key

@@ -1,0 +1,43 @@
+"""Fixtures of the scale and failure tests: real processes, always stopped in teardown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from otp_service.devredis import RedisProcess
+from tests.scale.procs import Service, service_env
+
+
+class Pair:
+    """One Redis and two ``otp-service serve`` processes sharing it: ``a`` (--workers 2) and ``b``."""
+
+    def __init__(self, redis: RedisProcess, a: Service, b: Service) -> None:
+        self.redis, self.a, self.b = redis, a, b
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.a.url, self.b.url]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    workdir: Path = tmp_path_factory.mktemp("pair")
+    redis = RedisProcess(data_dir=workdir / "redis")
+    # Settings are read from Redis on every request (no cache), so a PATCH reaches both at once.
+    env = service_env(redis.url, OTP_TEST_NUMBERS="enabled", OTP_SETTINGS_CACHE_S="0")
+    a = Service(env, workdir=workdir, workers=2, name="a")
+    b = Service(env, workdir=workdir, workers=1, name="b")
+    try:
+        redis.start()
+        a.launch()
+        b.launch()
+        a.wait_ready()
+        b.wait_ready()
+        yield Pair(redis, a, b)
+    finally:
+        a.stop()
+        b.stop()
+        redis.stop()

@@ -1,0 +1,311 @@
+"""Redis outages: a restart, a cluster master failover, a Redis that stalls (``DEBUG SLEEP``).
+
+Through all of them the service must never lose a pending verification that Redis kept, never
+approve a wrong code and never answer 500: requests that need Redis get a clear
+``503 store_unavailable`` promptly (``OTP_REDIS_TIMEOUT_S=0.5`` here), ``/health/live`` keeps
+answering at once, and the same app instance serves normally again once Redis is back.
+The restart and stall tests run on a single Redis and on a 3-master Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from otp_service.devredis import RedisProcess
+from tests.api.helpers import NUMBER, Client, assert_problem, check, patch_settings, send, wrong
+from tests.cluster import RedisClusterProcess
+from tests.conftest import ADMIN, CLIENT, Vendors, build_app, make_settings
+from tests.server import ServerThread
+
+TIMEOUT_S = 0.5  # OTP_REDIS_TIMEOUT_S in these tests
+PROMPT_S = 2 * TIMEOUT_S + 0.4  # a 503 comes within about one store deadline (2 x the socket timeout)
+ROOMY = {"count": 1000, "window_seconds": 600}
+
+
+@dataclass
+class Backend:
+    """A single Redis or a whole cluster, to restart or stall as one."""
+
+    kind: str
+    url: str  # OTP_REDIS_URL
+    servers: list[RedisProcess]  # every process: a restart stops and starts them all
+    masters: list[RedisProcess]  # where DEBUG SLEEP goes
+    cluster: RedisClusterProcess | None = None
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def start(self) -> None:
+        """Start again on the same ports with the same data; returns once it serves."""
+        if self.cluster is not None:
+            self.cluster.start_nodes()
+        else:
+            for server in self.servers:
+                server.start()
+
+
+@pytest.fixture(params=["single", "cluster"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Persistent (append-only file) and debuggable; a cluster tolerates 5 s stalls before failing a node."""
+    if request.param == "single":
+        server = RedisProcess(data_dir=tmp_path / "redis", persist=True, extra_args=["--enable-debug-command", "yes"])
+        try:
+            server.start()
+            yield Backend("single", server.url, [server], [server])
+        finally:
+            server.stop()
+    else:
+        with RedisClusterProcess(masters=3, node_timeout_ms=5000, persist=True) as cluster:
+            yield Backend("cluster", cluster.url, cluster.nodes, cluster.masters, cluster)
+
+
+async def timed(call: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = await call
+    return response, time.monotonic() - started
+
+
+async def poll_until(
+    what: str, attempt: Callable[[], Awaitable[bool]], *, timeout_s: float, interval_s: float = 0.1
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await attempt():
+            return
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+async def assert_live_is_fast(client: Client | httpx.AsyncClient, limit_s: float = 0.25) -> None:
+    response, elapsed = await timed(client.get("/health/live"))
+    assert response.status_code == 200
+    assert elapsed < limit_s, f"/health/live took {elapsed:.2f} s"
+
+
+async def stall(ports: list[int], seconds: float) -> asyncio.Future[list[None]]:
+    """``DEBUG SLEEP`` on every given server at once; await the result to know they are awake."""
+
+    watching = {port: asyncio.Event() for port in ports}
+
+    async def one(port: int) -> None:
+        async with Redis(port=port, socket_timeout=seconds + 5, single_connection_client=True) as r:
+            await r.ping()
+            await watching[port].wait()
+            await r.execute_command("DEBUG", "SLEEP", seconds)  # type: ignore[no-untyped-call]
+
+    async def asleep(port: int, sleeper: asyncio.Task[None]) -> None:
+        """Returns once the server stops answering: a fixed pause is not enough on a loaded machine."""
+        # Connected before the sleep starts: a connection made during it would wait out the whole sleep.
+        async with Redis(port=port, single_connection_client=True) as r:
+            await r.ping()
+            watching[port].set()
+            while not sleeper.done():
+                try:
+                    async with asyncio.timeout(0.05):  # not a socket timeout: redis-py would retry it
+                        await r.ping()
+                except TimeoutError:  # the DEBUG SLEEP is running
+                    return
+                await asyncio.sleep(0.005)
+        sleeper.result()  # raises what the DEBUG SLEEP raised
+        raise AssertionError(f"redis on port {port} slept and woke before a ping saw it")
+
+    sleepers = [asyncio.create_task(one(port)) for port in ports]
+    await asyncio.gather(*(asleep(port, sleeper) for port, sleeper in zip(ports, sleepers, strict=True)))
+    return asyncio.gather(*sleepers)
+
+
+# --- restart ---------------------------------------------------------------------------------------
+
+
+async def test_a_redis_restart_keeps_the_pending_verification_and_the_app_recovers_without_restart(
+    backend: Backend, vendors: Vendors
+) -> None:
+    settings = make_settings(OTP_REDIS_URL=backend.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S))
+    async with AsyncTestClient(build_app(settings, vendors)) as client:
+        vid = (await send(client)).json()["id"]
+        code = vendors.last_code()
+        assert (await check(client, wrong(code))).json()["attempts_left"] == 4
+
+        backend.stop()  # every node, for a cluster
+        assert (await client.get("/health/ready")).status_code == 503
+        await assert_live_is_fast(client)
+        for response in (
+            await check(client, code),  # neither approved nor lost
+            await check(client, wrong(code)),
+            await send(client, "+34600100401"),
+            await client.get(f"/v1/verifications/{vid}", headers=CLIENT),
+        ):
+            assert_problem(response, 503, "store_unavailable")
+
+        backend.start()
+
+        async def ready() -> bool:
+            return (await client.get("/health/ready")).status_code == 200
+
+        await poll_until("/health/ready after the restart", ready, timeout_s=10)
+        status = (await client.get(f"/v1/verifications/{vid}", headers=CLIENT)).json()
+        assert status["status"] == "pending"
+        assert status["attempts_left"] == 4  # the checks refused while Redis was down cost nothing
+        again = (await check(client, wrong(code))).json()
+        assert (again["valid"], again["attempts_left"]) == (False, 3)
+        approved = (await check(client, code)).json()
+        assert approved == {"id": vid, "to": NUMBER, "status": "approved", "valid": True}
+        assert (await send(client, "+34600100401")).status_code == 201
+
+
+# --- cluster failover -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cluster_with_replicas() -> Iterator[RedisClusterProcess]:
+    with RedisClusterProcess(masters=3, replicas=1, node_timeout_ms=1000) as cluster:
+        yield cluster
+
+
+async def test_a_cluster_master_failover_keeps_the_pending_verification_with_503s_not_500s_meanwhile(
+    cluster_with_replicas: RedisClusterProcess, vendors: Vendors
+) -> None:
+    cluster = cluster_with_replicas
+    settings = make_settings(OTP_REDIS_URL=cluster.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S))
+    async with AsyncTestClient(build_app(settings, vendors)) as client:
+        await patch_settings(client, ip_limit=ROOMY, resend_cooldown_seconds=0)
+        vid = (await send(client)).json()["id"]
+        code = vendors.last_code()
+        assert (await check(client, wrong(code))).json()["attempts_left"] == 4
+
+        # The master holding the number's keys, and its replica. The replication stream is ordered,
+        # so once WAIT says our own later write reached the replica, the app's writes did too.
+        master = cluster.master_for(f"otp:{{{NUMBER}}}:cur")
+        (replica,) = cluster.replicas_of(master)
+        with cluster.client(master) as r:
+            r.set(f"otp:{{{NUMBER}}}:probe", "1", px=60_000)
+            assert r.execute_command("WAIT", 1, 2000) == 1
+        assert master.proc is not None
+        master.proc.kill()  # a crash, not a shutdown
+        master.proc.wait(timeout=5)
+
+        seen: list[int] = []
+        others = iter(f"+346001004{i:02d}" for i in range(10, 100))
+
+        async def serving_again() -> bool:
+            await assert_live_is_fast(client)
+            status = await client.get(f"/v1/verifications/{vid}", headers=CLIENT)
+            sent = await send(client, next(others))
+            seen.extend([status.status_code, sent.status_code])
+            for response in (status, sent):
+                if response.status_code == 503:
+                    assert_problem(response, 503, "store_unavailable")
+            return status.status_code == 200 and sent.status_code == 201
+
+        await poll_until("the replica to take over", serving_again, timeout_s=20)
+        assert 503 in seen  # the outage was visible, and clear ...
+        assert set(seen) <= {200, 201, 503}, seen  # ... and never a 500
+        assert cluster.master_for(f"otp:{{{NUMBER}}}:cur") is replica
+
+        status = (await client.get(f"/v1/verifications/{vid}", headers=CLIENT)).json()
+        assert (status["status"], status["attempts_left"]) == ("pending", 4)
+        again = (await check(client, wrong(code))).json()
+        assert (again["valid"], again["attempts_left"]) == (False, 3)
+        assert (await check(client, code)).json()["status"] == "approved"
+        assert (await client.get("/health/ready")).status_code == 200
+
+
+# --- a Redis that stalls ----------------------------------------------------------------------------
+
+
+async def test_a_stalled_redis_gives_prompt_503s_never_approves_a_wrong_code_and_health_live_stays_fast(
+    backend: Backend, vendors: Vendors
+) -> None:
+    settings = make_settings(OTP_REDIS_URL=backend.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S))
+    server = ServerThread(build_app(settings, vendors)).start()
+    stall_s = 2.5
+    try:
+        async with httpx.AsyncClient(base_url=server.url, headers=CLIENT, timeout=10) as http:
+            # Checks that time out may still be charged when Redis wakes up: room for them.
+            await http.patch("/v1/admin/settings", json={"max_attempts": 20, "ip_limit": ROOMY}, headers=ADMIN)
+            vid = (await http.post("/v1/verifications", json={"to": NUMBER})).json()["id"]
+            code = vendors.last_code()
+            await asyncio.sleep(0.6)  # the cached live settings are stale: requests must read them again
+
+            asleep = await stall([m.port for m in backend.masters], stall_s)
+            started = time.monotonic()
+
+            async def live_while_stalled() -> list[float]:
+                times = []
+                while time.monotonic() - started < 1.5:
+                    response, elapsed = await timed(http.get("/health/live"))
+                    assert response.status_code == 200
+                    times.append(elapsed)
+                    await asyncio.sleep(0.05)
+                return times
+
+            async def later(delay_s: float, request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+                await asyncio.sleep(delay_s)
+                return await timed(request)
+
+            requests = [later(0, http.get("/health/ready"))]
+            # Many at once, in two waves: the second finds the first's timeouts behind it (closed
+            # connections, a cluster topology to re-read). None may wait for another's timeout.
+            for i, delay_s in enumerate((0, 0, 0.6, 0.6)):
+                requests += [
+                    later(delay_s, http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})),
+                    later(delay_s, http.post("/v1/verifications/check", json={"id": vid, "code": wrong(code)})),
+                    later(delay_s, http.post("/v1/verifications/check", json={"to": NUMBER, "code": code})),
+                    later(delay_s, http.post("/v1/verifications", json={"to": f"+3460010041{i}"})),
+                    later(delay_s, http.get(f"/v1/verifications/{vid}")),
+                ]
+            watching = asyncio.create_task(live_while_stalled())
+            answered = await asyncio.gather(*requests)
+            live_times = await watching
+            assert time.monotonic() - started < stall_s  # all answered while Redis still slept
+            for response, elapsed in answered:
+                path = response.request.url.path
+                assert response.status_code == 503, f"{path}: {response.text}"
+                assert elapsed < PROMPT_S, f"{path} took {elapsed:.2f} s"
+            for response, _ in answered[1:]:
+                assert_problem(response, 503, "store_unavailable")
+            assert max(live_times) < 0.25, live_times
+
+            await asleep  # Redis is back: the same app serves, the verification is still there
+            status = (await http.get(f"/v1/verifications/{vid}")).json()
+            assert status["status"] == "pending"
+            rejected = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
+            assert rejected.status_code == 200, rejected.text
+            assert rejected.json()["valid"] is False
+            approved = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": code})
+            assert approved.json() == {"id": vid, "to": NUMBER, "status": "approved", "valid": True}
+            assert (await http.post("/v1/verifications", json={"to": "+34600100403"})).status_code == 201
+            assert (await http.get("/health/ready")).status_code == 200
+    finally:
+        server.stop()
+
+
+async def test_a_guess_costs_at_most_one_attempt_when_redis_stalls_just_past_the_timeout(
+    backend: Backend, vendors: Vendors
+) -> None:
+    """A command that timed out still runs when Redis wakes up: re-sending it would run the script twice."""
+    settings = make_settings(OTP_REDIS_URL=backend.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S), OTP_SETTINGS_CACHE_S="1")
+    async with AsyncTestClient(build_app(settings, vendors)) as client:
+        vid = (await send(client)).json()["id"]
+        code = vendors.last_code()
+        assert_problem(await check(client, "12345"), 400, "validation_error")  # settings cached: the check goes
+        asleep = await stall([m.port for m in backend.masters], 0.8)  # ... straight to the attempt script
+        guess = await check(client, wrong(code))
+        await asleep
+        if guess.status_code == 200:
+            assert (guess.json()["valid"], guess.json()["attempts_left"]) == (False, 4)
+        else:
+            assert_problem(guess, 503, "store_unavailable")
+        status = (await client.get(f"/v1/verifications/{vid}", headers=CLIENT)).json()
+        assert status["status"] == "pending"
+        assert status["attempts_left"] >= 4  # one guess, at most one attempt
