@@ -46,6 +46,7 @@ from .domain.live import LiveSettingsSource
 from .domain.policy import PolicyContext, default_settings
 from .domain.service import OtpService
 from .domain.store import AnyRedis, VerificationStore
+from .http_client import make_http_client
 from .logging import configure_logging
 from .redis_client import make_redis
 from .settings import Settings, load_settings
@@ -168,12 +169,7 @@ def create_app(
         else:
             client = redis
         total = max(v.timeout_s for v in settings.vendors.values()) if settings.vendors else 5.0
-        http = httpx.AsyncClient(
-            transport=http_transport or httpx.AsyncHTTPTransport(retries=1),
-            timeout=httpx.Timeout(total, connect=2.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            follow_redirects=False,
-        )
+        http = make_http_client(http_transport, total_timeout_s=total)
         providers = build_providers(specs, settings.vendors, http)
         ranges = {name: verifier.code_length_range for name, verifier in providers.verifiers.items()}
         ctx = PolicyContext(available_providers=frozenset(providers.names()), code_length_ranges=ranges)

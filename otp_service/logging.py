@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+import msgspec
 import structlog
 
 __all__ = ("Redactor", "configure_logging")
@@ -75,6 +76,12 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+_ENCODER = msgspec.json.Encoder(enc_hook=repr)  # anything msgspec cannot encode is logged as its repr
+
+
+def _json(event: Any, **_: Any) -> str:
+    """msgspec instead of the standard library: the same JSON, for a fraction of the CPU per line."""
+    return _ENCODER.encode(event).decode()
 
 
 def configure_logging(*, fmt: str = "json", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
@@ -91,7 +98,7 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO", secrets: Iterab
         renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
         shared.remove(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer(serializer=_json)
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -1,8 +1,8 @@
 """Send-side rate limits: resend cooldown, per-number, per-client and per-IP windows.
 
 The per-number part (cooldown, in-flight lock, window) is one script on the number's slot; the client
-and IP windows live on their own slots, so they are reserved one after another and refunded if a
-later one refuses. Each reservation is atomic, so no limit can be exceeded by concurrent requests; a
+and IP windows live on their own slots, so they are reserved next (both at once) and everything is
+refunded if either refuses. Each reservation is atomic, so no limit can be exceeded by concurrent requests; a
 refused request briefly holds a reservation it then gives back, which can only make a concurrent
 request see the limit a moment early, never late. The algorithm (sliding-window log) is explained in
 ``store.py``.
@@ -10,6 +10,7 @@ request see the limit a moment early, never late. The algorithm (sliding-window 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 
@@ -61,18 +62,28 @@ class SendLimiter:
                 _MESSAGES[begin.outcome], limit=_LIMIT_LABEL[begin.outcome], retry_after_s=_seconds(begin.wait_ms)
             )
         reservation = SendReservation(phone, client, ip, token, begin)
-        reserved: list[tuple[str, str]] = []
-        for kind, ident, window in (("client", client, settings.client_limit), ("ip", ip, settings.ip_limit)):
-            wait = await self._store.reserve(
-                kind, ident, limit=window.count, window_ms=window.window_seconds * 1000, token=token
+        windows = (("client", client, settings.client_limit), ("ip", ip, settings.ip_limit))
+        try:  # both at once: they are on different slots, and neither depends on the other
+            waits = await asyncio.gather(
+                *(
+                    self._store.reserve(kind, ident, limit=w.count, window_ms=w.window_seconds * 1000, token=token)
+                    for kind, ident, w in windows
+                ),
+                return_exceptions=True,
             )
-            if wait:
-                for done_kind, done_ident in reserved:
-                    await self._store.refund(done_kind, done_ident, token)
-                await self._store.abort_send(phone, token)
-                RATE_LIMITED.labels(f"{kind}_limit").inc()
-                raise RateLimited(_MESSAGES[kind], limit=f"{kind}_limit", retry_after_s=_seconds(wait))
-            reserved.append((kind, ident))
+        except BaseException:  # cancelled while reserving: give back whatever was taken
+            await self.release(reservation)
+            raise
+        refused = [(kind, wait) for (kind, _, _), wait in zip(windows, waits, strict=True) if wait]
+        if refused:
+            await self.release(reservation)  # refunding a window that refused removes nothing
+            failed = next((wait for _, wait in refused if isinstance(wait, BaseException)), None)
+            if failed is not None:
+                raise failed
+            kind, wait = refused[0]
+            assert isinstance(wait, int)
+            RATE_LIMITED.labels(f"{kind}_limit").inc()
+            raise RateLimited(_MESSAGES[kind], limit=f"{kind}_limit", retry_after_s=_seconds(wait))
         return reservation
 
     async def release(self, reservation: SendReservation) -> None:

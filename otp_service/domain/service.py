@@ -214,24 +214,19 @@ class OtpService:
             "max_attempts": live.max_attempts,
         }
         fresh = not reservation.begin.current_id
-        gen = await self.store.commit_send(phone.e164, vid, fresh=fresh, fields=fields, **commit)
-        if gen is None:
+        verification = await self.store.commit_send(phone.e164, vid, fresh=fresh, fields=fields, **commit)
+        if verification is None:
             # The verification we were resending was approved, canceled or expired meanwhile: the
             # message just sent starts a new one. The hash is bound to the id, so it is redone.
             vid = new_verification_id()
             if local is not None:
                 fields["code_hash"] = await self.hasher.hash(vid, local.code)
-            gen = await self.store.commit_send(phone.e164, vid, fresh=True, fields=fields, **commit)
-            if gen is None:
+            verification = await self.store.commit_send(phone.e164, vid, fresh=True, fields=fields, **commit)
+            if verification is None:
                 raise Conflict("The verification changed while the code was being sent; retry.")
-        indexes = [self.store.index_id(vid, phone.e164, ttl_s * 1000)]
         # Receipts name the vendor's message id; Message Central may name its verificationId instead.
-        for vendor_id in {delivered.message_id, delivered.reference} - {""}:
-            indexes.append(self.store.index_message(delivered.provider, vendor_id, vid, ttl_s * 1000))
-        await asyncio.gather(*indexes)
-        verification = await self.store.read(phone.e164, vid)
-        if verification is None:
-            raise StoreUnavailable("The verification could not be read back.")
+        vendor_ids = sorted({delivered.message_id, delivered.reference} - {""})
+        await self.store.index(vid, phone.e164, ttl_s * 1000, [(delivered.provider, v) for v in vendor_ids])
         structlog.contextvars.bind_contextvars(
             verification_id=vid, provider=delivered.provider, delivery=delivered.delivery_status, outcome="sent"
         )
@@ -241,13 +236,14 @@ class OtpService:
     async def check(self, *, code: str, to: str | None = None, verification_id: str | None = None) -> CheckResult:
         live = await self.live.get()
         if verification_id is not None:
-            e164 = await self.store.phone_for_id(verification_id)
-            if e164 is None:
+            stored = await self.store.phone_for_id(verification_id)
+            if stored is None:
                 raise NotFound("No pending verification with this id.")
+            phone = parse_phone(stored)
         else:
             assert to is not None
-            e164 = parse_phone(to).e164
-        phone = parse_phone(e164)
+            phone = parse_phone(to)
+        e164 = phone.e164
         structlog.contextvars.bind_contextvars(to=phone.masked())
         token = uuid.uuid4().hex
         taken = await self.store.take_attempt(

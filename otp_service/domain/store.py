@@ -122,7 +122,7 @@ redis.call('PEXPIRE', KEYS[2], ttl + tonumber(ARGV[6]))
 redis.call('SET', KEYS[1], id, 'PX', ttl)
 if cooldown > 0 then redis.call('SET', KEYS[3], '1', 'PX', cooldown) end
 if redis.call('GET', KEYS[4]) == ARGV[5] then redis.call('DEL', KEYS[4]) end
-return {'ok', redis.call('HGET', KEYS[2], 'gen')}
+return {'ok', redis.call('HGETALL', KEYS[2])}
 """
 )
 
@@ -276,6 +276,10 @@ def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _verification(raw: dict[Any, Any]) -> Verification:
+    return msgspec.convert({_s(k): _s(v) for k, v in raw.items()}, Verification, strict=False)
+
+
 class VerificationStore:
     """Owns the Redis layout; every method is one round trip (one script or one command)."""
 
@@ -378,8 +382,9 @@ class VerificationStore:
         lock_token: str,
         max_attempts: int,
         fields: dict[str, str | int],
-    ) -> str | None:
-        """Store the new code (or replace the live one); None when the live one finished meanwhile."""
+    ) -> Verification | None:
+        """Store the new code (or replace the live one) and return the record as stored (no second
+        round trip to read it back); None when the live one finished meanwhile."""
         keys = [
             self.phone_key(phone, "cur"),
             self.record_key(phone, vid),
@@ -391,20 +396,31 @@ class VerificationStore:
             flat += [name, value]
         args = [vid, "1" if fresh else "0", ttl_ms, cooldown_ms, lock_token, RETAIN_MS, max_attempts, *flat]
         res = await self._script("commit_send", keys, args)
-        return _s(res[1]) if _s(res[0]) == "ok" else None
+        if _s(res[0]) != "ok":
+            return None
+        flat = res[1]
+        return _verification(dict(zip(flat[::2], flat[1::2], strict=True)))
 
-    async def index_id(self, vid: str, phone: str, ttl_ms: int) -> None:
-        key = self.id_key(vid)
-        await self._run(lambda: self.redis.set(key, phone, px=ttl_ms + RETAIN_MS))
+    async def index(self, vid: str, phone: str, ttl_ms: int, messages: Sequence[tuple[str, str]] = ()) -> None:
+        """The lookups from our id to the number, and from each vendor message id to our id.
+
+        One pipeline (not a transaction: the keys are on different cluster slots, and each is only
+        an index that expires with the record it points to).
+        """
+
+        async def write() -> None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(self.id_key(vid), phone, px=ttl_ms + RETAIN_MS)
+                for provider, message_id in messages:
+                    pipe.set(self.message_key(provider, message_id), vid, px=ttl_ms + RETAIN_MS)
+                await pipe.execute()
+
+        await self._run(write)
 
     async def phone_for_id(self, vid: str) -> str | None:
         key = self.id_key(vid)
         value = await self._run(lambda: self.redis.get(key))
         return _s(value) if value is not None else None
-
-    async def index_message(self, provider: str, message_id: str, vid: str, ttl_ms: int) -> None:
-        key = self.message_key(provider, message_id)
-        await self._run(lambda: self.redis.set(key, vid, px=ttl_ms + RETAIN_MS))
 
     async def id_for_message(self, provider: str, message_id: str) -> str | None:
         key = self.message_key(provider, message_id)
@@ -451,10 +467,7 @@ class VerificationStore:
     async def read(self, phone: str, vid: str) -> Verification | None:
         key = self.record_key(phone, vid)
         raw = await self._run(lambda: self.redis.hgetall(key))
-        if not raw:
-            return None
-        data = {_s(k): _s(v) for k, v in raw.items()}
-        return msgspec.convert(data, Verification, strict=False)
+        return _verification(raw) if raw else None
 
     async def apply_receipt(
         self, phone: str, vid: str, *, status: str, provider: str, rank: int, message_id: str

@@ -58,7 +58,7 @@ async def commit(
     }
     if message_id:
         fields["message_id"] = message_id
-    return await store.commit_send(
+    stored = await store.commit_send(
         phone,
         vid,
         fresh=fresh,
@@ -68,6 +68,11 @@ async def commit(
         max_attempts=max_attempts,
         fields=fields,
     )
+    if stored is None:
+        return None
+    assert stored == await store.read(phone, vid)  # what the commit returns is the record as stored
+    gen = await store.redis.hget(store.record_key(phone, vid), "gen")  # type: ignore[misc]
+    return gen.decode()  # type: ignore[no-any-return]
 
 
 async def take(
@@ -565,8 +570,8 @@ async def test_a_receipt_for_an_unknown_record_is_ignored(store: VerificationSto
 
 
 async def test_id_and_message_indexes_round_trip_with_a_ttl(store: VerificationStore, redis: Redis) -> None:
-    await store.index_id(VID, PHONE, 600_000)
-    await store.index_message("gatum", "sent-42", VID, 600_000)
+    await store.index(VID, PHONE, 600_000, [("gatum", "sent-42"), ("gatum", "ref-7")])
+    assert await store.id_for_message("gatum", "ref-7") == VID
     assert await store.phone_for_id(VID) == PHONE
     assert await store.id_for_message("gatum", "sent-42") == VID
     assert await store.phone_for_id("vf_unknown") is None

@@ -1,0 +1,379 @@
+"""Start and stop what the benchmark measures: a real Redis, a vendor fake on loopback, the service.
+
+The service runs exactly as in production: ``otp-service serve --workers N`` with ``OTP_ENV=production``,
+a generated pepper, API key and admin token, Gatum as the only provider, pointed at
+``python -m tests.fakes.serve gatum --delay 0.02`` (answers like a real vendor, ~20 ms). Everything
+listens on 127.0.0.1 only. The service and the fake each run in their own session, so a Ctrl-C in the
+terminal reaches only the benchmark, which then stops them by pid (and the service's process group,
+which holds its workers).
+
+Also here: CPU accounting from ``/proc/<pid>/stat`` (utime + stime) for a process and its descendants.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from otp_service.devredis import RedisProcess, free_port
+
+__all__ = ("CpuSnapshot", "Stack", "cpu_seconds", "descendants", "machine_cpu")
+
+REPO = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+_VENDOR_PREFIXES = ("OTP_", "MESSAGE_CENTRAL_", "GATUM_", "WAVY_", "INSTASENT_", "CONECTALINE_", "OTEL_")
+
+# tests/fakes/gatum.py accepts exactly these.
+GATUM_USERNAME = "otp-test"
+GATUM_PASSWORD = "gatum-test-password"
+GATUM_SENDER = "Verify"
+
+
+# --- /proc -------------------------------------------------------------------------------------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: the fields start after the last ')'. fields[0] is state.
+    return raw.rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process in seconds (0 when it is gone)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (uvicorn's workers, and anything they spawn)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat_fields(int(entry))
+        if fields is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already inside user/nice
+    return (total - idle) / CLK_TCK, total / CLK_TCK
+
+
+@dataclass
+class CpuSnapshot:
+    at: float
+    per_role: dict[str, float]
+    machine_busy: float
+    machine_total: float
+    service_pids: list[int] = field(default_factory=list)
+
+    def delta(self, later: CpuSnapshot) -> dict[str, Any]:
+        wall = later.at - self.at
+        roles = {
+            role: round(later.per_role.get(role, 0.0) - self.per_role.get(role, 0.0), 3) for role in later.per_role
+        }
+        busy = later.machine_busy - self.machine_busy
+        total = later.machine_total - self.machine_total
+        return {
+            "wall_s": round(wall, 3),
+            "cpu_s": roles,
+            "machine_busy_share": round(busy / total, 3) if total > 0 else None,
+            "machine_busy_s": round(busy, 3),
+            "service_pids_changed": sorted(self.service_pids) != sorted(later.service_pids),
+        }
+
+
+# --- the stack ---------------------------------------------------------------------------------
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_VENDOR_PREFIXES)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _otp_service_command() -> list[str]:
+    """The installed console script next to this interpreter, else the same entry point via -c."""
+    script = Path(sys.executable).parent / "otp-service"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from otp_service.cli import main; main()"]
+
+
+def _stop_process(proc: subprocess.Popen[bytes] | None, *, group: bool, timeout_s: float) -> None:
+    """SIGTERM (to the process group we created, when asked), wait, then SIGKILL."""
+    if proc is None or proc.poll() is not None:
+        return
+
+    def signal_it(sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(proc.pid, sig)  # the group we made with start_new_session: pgid == pid
+            else:
+                proc.send_signal(sig)
+
+    signal_it(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        signal_it(signal.SIGKILL)
+        proc.wait(timeout=5)
+    if group:  # workers that outlived their master
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+class Stack:
+    """Redis + vendor fake + ``otp-service serve``; use as a context manager (always stopped)."""
+
+    def __init__(
+        self, *, workers: int, provider_delay_s: float, workdir: Path, service_env: dict[str, str] | None = None
+    ) -> None:
+        self.workers = workers
+        self.service_env = dict(service_env or {})  # e.g. OTP_HASH_THREADS=2, to compare configurations
+        self.provider_delay_s = provider_delay_s
+        self.workdir = workdir
+        self.api_key = secrets.token_urlsafe(24)
+        self.admin_token = secrets.token_urlsafe(24)
+        self.pepper = secrets.token_urlsafe(32)
+        self.redis: RedisProcess | None = None
+        self.fake: subprocess.Popen[bytes] | None = None
+        self.service: subprocess.Popen[bytes] | None = None
+        self.fake_port = 0
+        self.port = 0
+        self.service_log = workdir / "service.log"
+        self.fake_log = workdir / "fake.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def fake_url(self) -> str:
+        return f"http://127.0.0.1:{self.fake_port}"
+
+    # -- start --------------------------------------------------------------------------------
+    def start(self) -> Stack:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.redis = RedisProcess(data_dir=self.workdir / "redis").start()
+        self._start_fake()
+        self._start_service()
+        return self
+
+    def _start_fake(self) -> None:
+        self.fake_port = free_port()
+        args = [sys.executable, "-m", "tests.fakes.serve", "gatum", "--port", str(self.fake_port)]
+        args += ["--delay", str(self.provider_delay_s)]
+        with self.fake_log.open("wb") as out:
+            self.fake = subprocess.Popen(
+                args, cwd=REPO, env=_clean_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_http(self.fake, f"{self.fake_url}/__fake/messages", self.fake_log, "vendor fake")
+
+    def _start_service(self) -> None:
+        assert self.redis is not None
+        self.port = free_port()
+        metrics_dir = self.workdir / "prometheus"
+        metrics_dir.mkdir(exist_ok=True)
+        env = _clean_env()
+        env.update(
+            {
+                "OTP_ENV": "production",
+                "OTP_REDIS_URL": self.redis.url,
+                "OTP_PEPPER": self.pepper,
+                "OTP_API_KEYS": f"bench:{self.api_key}",
+                "OTP_ADMIN_TOKEN": self.admin_token,
+                "OTP_PROVIDERS": "gatum",
+                "GATUM_BASE_URL": self.fake_url,
+                "GATUM_USERNAME": GATUM_USERNAME,
+                "GATUM_PASSWORD": GATUM_PASSWORD,
+                "GATUM_SENDER": GATUM_SENDER,
+                # What `serve` would make with mkdtemp; ours is removed with the work directory.
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            }
+        )
+        env.update(self.service_env)
+        args = [*_otp_service_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args += ["--workers", str(self.workers)]
+        with self.service_log.open("wb") as out:
+            self.service = subprocess.Popen(
+                args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_http(self.service, f"{self.url}/health/ready", self.service_log, "otp-service")
+        deadline = time.monotonic() + 30
+        # With --workers 1 uvicorn serves in the master process itself; else master + N workers.
+        while len(self.service_pids()) < (1 if self.workers == 1 else self.workers + 1):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"otp-service did not start {self.workers} workers; see {self.service_log}")
+            time.sleep(0.1)
+
+    def _wait_http(self, proc: subprocess.Popen[bytes], url: str, logfile: Path, what: str) -> None:
+        deadline = time.monotonic() + 30
+        with httpx.Client(timeout=1.0) as client:
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    tail = logfile.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{what} exited at start (code {proc.returncode}):\n{tail}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(url).status_code == 200:
+                        return
+                time.sleep(0.1)
+        raise RuntimeError(f"{what} did not answer {url} within 30 s; see {logfile}")
+
+    # -- what is running ----------------------------------------------------------------------
+    def service_pids(self) -> list[int]:
+        if self.service is None or self.service.poll() is not None:
+            return []
+        return [self.service.pid, *descendants(self.service.pid)]
+
+    def pids_by_role(self) -> dict[str, list[int]]:
+        roles = {"service": self.service_pids()}
+        if self.redis is not None and self.redis.proc is not None:
+            roles["redis"] = [self.redis.proc.pid]
+        if self.fake is not None:
+            roles["fake_provider"] = [self.fake.pid, *descendants(self.fake.pid)]
+        return roles
+
+    def connections_per_process(self) -> list[int]:
+        """Established connections each service process holds on its port (load and prober), largest first.
+
+        uvicorn's workers share one listening socket, so the kernel decides which worker accepts each
+        connection; with few long-lived connections the split can be far from even.
+        """
+        port = f":{self.port:04X}"
+        inodes: set[str] = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    fields = line.split()
+                    if fields[3] == "01" and fields[1].endswith(port):  # ESTABLISHED, our side
+                        inodes.add(fields[9])
+        counts = []
+        for pid in self.service_pids():
+            held = 0
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    with contextlib.suppress(OSError):
+                        target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                        held += target.startswith("socket:[") and target[8:-1] in inodes
+            if held:
+                counts.append(held)
+        return sorted(counts, reverse=True)
+
+    def cpu_snapshot(self) -> CpuSnapshot:
+        roles = self.pids_by_role()
+        busy, total = machine_cpu()
+        return CpuSnapshot(
+            at=time.monotonic(),
+            per_role={role: sum(cpu_seconds(p) for p in pids) for role, pids in roles.items()},
+            machine_busy=busy,
+            machine_total=total,
+            service_pids=roles["service"],
+        )
+
+    def alive(self) -> bool:
+        return bool(self.service and self.service.poll() is None and self.fake and self.fake.poll() is None)
+
+    def admin_patch(self, patch: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.admin_token}"}
+        response = httpx.patch(f"{self.url}/v1/admin/settings", json=patch, headers=headers, timeout=10)
+        if response.status_code != 200:
+            raise RuntimeError(f"admin PATCH failed: {response.status_code} {response.text[:300]}")
+        result: dict[str, Any] = response.json()
+        return result
+
+    def fake_messages(self) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.fake_url}/__fake/messages", timeout=60)
+        response.raise_for_status()
+        messages: list[dict[str, Any]] = response.json()
+        return messages
+
+    def redis_commandstats(self) -> dict[str, int]:
+        """Calls per Redis command since start (``INFO commandstats``), e.g. {"evalsha": 1234}."""
+        assert self.redis is not None
+        with socket.create_connection(("127.0.0.1", self.redis.port), timeout=2) as sock:
+            sock.sendall(b"INFO commandstats\r\n")
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                header, _, rest = data.partition(b"\r\n")
+                if header.startswith(b"$") and len(rest) >= int(header[1:]):
+                    break
+        calls: dict[str, int] = {}
+        for line in data.decode(errors="replace").splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, stats = line.partition(":")
+                for item in stats.split(","):
+                    key, _, value = item.partition("=")
+                    if key == "calls":
+                        calls[name.removeprefix("cmdstat_")] = int(value)
+        return calls
+
+    def service_log_problems(self, limit: int = 5) -> tuple[int, list[str]]:
+        """How many service log lines are warnings/errors, with the first few (for unintended errors)."""
+        count, first = 0, list[str]()
+        with contextlib.suppress(OSError), self.service_log.open(errors="replace") as lines:
+            for line in lines:
+                if not line.strip() or '"level": "info"' in line or '"level":"info"' in line:
+                    continue
+                count += 1
+                if len(first) < limit:
+                    first.append(line.strip()[:300])
+        return count, first
+
+    # -- stop ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop everything (bounded: at most ~45 s); a second Ctrl-C does not cut the clean-up short."""
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        try:
+            _stop_process(self.service, group=True, timeout_s=25)
+            _stop_process(self.fake, group=True, timeout_s=10)
+            if self.redis is not None:
+                self.redis.stop()
+            self.service = self.fake = self.redis = None
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, previous)
+
+    def __enter__(self) -> Stack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

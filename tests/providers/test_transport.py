@@ -1,0 +1,152 @@
+"""The production vendor transport on real loopback sockets: every way a vendor connection fails
+lands in the right class, because the chain decides from it whether a message may have been sent.
+
+A connect failure means "never left" (the next provider may send); a timeout or a dropped
+connection after the request was written means "may have delivered" (no second code). Each case is
+driven by a tiny TCP server that misbehaves on purpose, through ``providers._http.call`` as every
+adapter uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from otp_service.http_client import make_http_client
+from providers import ProviderDeliveryUnknown, ProviderUnavailable, VendorSettings
+from providers._http import call
+
+Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Settings(VendorSettings, frozen=True, kw_only=True):
+    pass
+
+
+FAST = Settings(connect_timeout_s=0.5, timeout_s=0.8)
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return head + await reader.readexactly(length)
+
+
+@pytest.fixture
+async def vendor() -> AsyncIterator[Callable[[Behaviour], Awaitable[str]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(behaviour: Behaviour) -> str:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await behaviour(reader, writer)
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        servers.append(server)
+        return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def post(url: str, *, delivers: bool = True) -> int:
+    async with make_http_client(None, total_timeout_s=FAST.timeout_s) as client:
+        response = await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=delivers)
+        return response.status_code
+
+
+async def answers_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while True:  # a keep-alive connection: one answer per request until the client closes it
+        try:
+            request = await read_request(reader)
+        except asyncio.IncompleteReadError:
+            return
+        assert b'{"to":"34600"}' in request
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"id":"m1"}')
+        await writer.drain()
+
+
+async def test_a_vendor_that_answers_is_read_in_full(vendor: Callable[[Behaviour], Awaitable[str]]) -> None:
+    connections = 0
+
+    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await answers_ok(reader, writer)
+
+    url = await vendor(counted)
+    async with make_http_client(None, total_timeout_s=1) as client:
+        response = await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)
+        assert response.status_code == 200
+        assert response.json() == {"id": "m1"}
+        again = await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)
+        assert again.json() == {"id": "m1"}
+    assert connections == 1  # the pooled connection was reused
+
+
+async def test_a_refused_connection_never_left() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ProviderUnavailable, match="cannot connect"):
+        await post(f"http://127.0.0.1:{port}")
+
+
+async def test_a_vendor_that_reads_the_request_and_never_answers_may_have_delivered(
+    vendor: Callable[[Behaviour], Awaitable[str]],
+) -> None:
+    async def hangs(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    url = await vendor(hangs)
+    with pytest.raises(ProviderDeliveryUnknown, match="no answer"):
+        await post(url)
+    with pytest.raises(ProviderUnavailable, match="no answer"):  # a token fetch or a check delivers nothing
+        await post(url, delivers=False)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"",  # the connection closes with no answer: aiohttp's ServerDisconnectedError
+        b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"id":',  # closes in the middle of the body
+        b"NOT HTTP AT ALL\r\n\r\n",  # a reply that is not HTTP
+    ],
+    ids=["closed", "truncated", "garbage"],
+)
+async def test_a_connection_lost_after_the_request_was_written_may_have_delivered(
+    vendor: Callable[[Behaviour], Awaitable[str]], reply: bytes
+) -> None:
+    async def drops(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    url = await vendor(drops)
+    with pytest.raises(ProviderDeliveryUnknown):  # not "cannot connect": no second code may be sent
+        await post(url)
+
+
+async def test_no_error_text_carries_the_request_url(vendor: Callable[[Behaviour], Awaitable[str]]) -> None:
+    async def drops(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+
+    url = await vendor(drops)
+    async with make_http_client(None, total_timeout_s=1) as client:
+        with pytest.raises(ProviderDeliveryUnknown) as caught:
+            await call(client, "fake", FAST, "GET", f"{url}/check", params={"code": "482913"}, delivers=True)
+    ours = caught.value.__cause__  # the httpx error our transport raised; its cause is aiohttp's own
+    assert ours is not None and type(ours).__module__.startswith("httpx")
+    for error in (caught.value, ours):  # what reaches logs and the 503 body
+        assert "482913" not in str(error)
