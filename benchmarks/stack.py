@@ -28,55 +28,23 @@ from typing import Any
 import httpx
 
 from otp_service.devredis import RedisProcess, free_port
+from tests.fakes import gatum
+from tests.processes import REPO, clean_env, descendants, otp_service_command, proc_stat, stop_group, wait_http
 
-__all__ = ("CpuSnapshot", "Stack", "cpu_seconds", "descendants", "machine_cpu")
+__all__ = ("REPO", "CpuSnapshot", "Stack", "cpu_seconds", "machine_cpu")
 
-REPO = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-_VENDOR_PREFIXES = ("OTP_", "MESSAGE_CENTRAL_", "GATUM_", "WAVY_", "INSTASENT_", "CONECTALINE_", "OTEL_")
-
-# tests/fakes/gatum.py accepts exactly these.
-GATUM_USERNAME = "otp-test"
-GATUM_PASSWORD = "gatum-test-password"
-GATUM_SENDER = "Verify"
 
 
 # --- /proc -------------------------------------------------------------------------------------
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # comm may hold spaces and parentheses: the fields start after the last ')'. fields[0] is state.
-    return raw.rsplit(")", 1)[1].split()
-
-
 def cpu_seconds(pid: int) -> float:
     """utime + stime of one process in seconds (0 when it is gone)."""
-    fields = _stat_fields(pid)
+    fields = proc_stat(pid)
     if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid`` (uvicorn's workers, and anything they spawn)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        fields = _stat_fields(int(entry))
-        if fields is not None:
-            parents.setdefault(int(fields[1]), []).append(int(entry))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -112,44 +80,6 @@ class CpuSnapshot:
 
 
 # --- the stack ---------------------------------------------------------------------------------
-
-
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_VENDOR_PREFIXES)}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def _otp_service_command() -> list[str]:
-    """The installed console script next to this interpreter, else the same entry point via -c."""
-    script = Path(sys.executable).parent / "otp-service"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from otp_service.cli import main; main()"]
-
-
-def _stop_process(proc: subprocess.Popen[bytes] | None, *, group: bool, timeout_s: float) -> None:
-    """SIGTERM (to the process group we created, when asked), wait, then SIGKILL."""
-    if proc is None or proc.poll() is not None:
-        return
-
-    def signal_it(sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            if group:
-                os.killpg(proc.pid, sig)  # the group we made with start_new_session: pgid == pid
-            else:
-                proc.send_signal(sig)
-
-    signal_it(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        signal_it(signal.SIGKILL)
-        proc.wait(timeout=5)
-    if group:  # workers that outlived their master
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 class Stack:
@@ -195,16 +125,16 @@ class Stack:
         args += ["--delay", str(self.provider_delay_s)]
         with self.fake_log.open("wb") as out:
             self.fake = subprocess.Popen(
-                args, cwd=REPO, env=_clean_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                args, cwd=REPO, env=clean_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self._wait_http(self.fake, f"{self.fake_url}/__fake/messages", self.fake_log, "vendor fake")
+        wait_http(self.fake, f"{self.fake_url}/__fake/messages", self.fake_log, "vendor fake")
 
     def _start_service(self) -> None:
         assert self.redis is not None
         self.port = free_port()
         metrics_dir = self.workdir / "prometheus"
         metrics_dir.mkdir(exist_ok=True)
-        env = _clean_env()
+        env = clean_env()
         env.update(
             {
                 "OTP_ENV": "production",
@@ -213,41 +143,26 @@ class Stack:
                 "OTP_API_KEYS": f"bench:{self.api_key}",
                 "OTP_ADMIN_TOKEN": self.admin_token,
                 "OTP_PROVIDERS": "gatum",
+                **gatum.env(),  # the credentials the fake accepts
                 "GATUM_BASE_URL": self.fake_url,
-                "GATUM_USERNAME": GATUM_USERNAME,
-                "GATUM_PASSWORD": GATUM_PASSWORD,
-                "GATUM_SENDER": GATUM_SENDER,
                 # What `serve` would make with mkdtemp; ours is removed with the work directory.
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             }
         )
         env.update(self.service_env)
-        args = [*_otp_service_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args = [*otp_service_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         args += ["--workers", str(self.workers)]
         with self.service_log.open("wb") as out:
             self.service = subprocess.Popen(
                 args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self._wait_http(self.service, f"{self.url}/health/ready", self.service_log, "otp-service")
+        wait_http(self.service, f"{self.url}/health/ready", self.service_log, "otp-service")
         deadline = time.monotonic() + 30
         # With --workers 1 uvicorn serves in the master process itself; else master + N workers.
         while len(self.service_pids()) < (1 if self.workers == 1 else self.workers + 1):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"otp-service did not start {self.workers} workers; see {self.service_log}")
             time.sleep(0.1)
-
-    def _wait_http(self, proc: subprocess.Popen[bytes], url: str, logfile: Path, what: str) -> None:
-        deadline = time.monotonic() + 30
-        with httpx.Client(timeout=1.0) as client:
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    tail = logfile.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"{what} exited at start (code {proc.returncode}):\n{tail}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(url).status_code == 200:
-                        return
-                time.sleep(0.1)
-        raise RuntimeError(f"{what} did not answer {url} within 30 s; see {logfile}")
 
     # -- what is running ----------------------------------------------------------------------
     def service_pids(self) -> list[int]:
@@ -346,7 +261,7 @@ class Stack:
         count, first = 0, list[str]()
         with contextlib.suppress(OSError), self.service_log.open(errors="replace") as lines:
             for line in lines:
-                if not line.strip() or '"level": "info"' in line or '"level":"info"' in line:
+                if not line.strip() or '"level":"info"' in line:
                     continue
                 count += 1
                 if len(first) < limit:
@@ -359,8 +274,8 @@ class Stack:
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
         try:
-            _stop_process(self.service, group=True, timeout_s=25)
-            _stop_process(self.fake, group=True, timeout_s=10)
+            stop_group(self.service, timeout_s=25)
+            stop_group(self.fake, timeout_s=10)
             if self.redis is not None:
                 self.redis.stop()
             self.service = self.fake = self.redis = None

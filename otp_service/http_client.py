@@ -24,7 +24,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-__all__ = ("VendorTransport", "classify", "make_http_client")
+__all__ = ("VendorTransport", "make_http_client")
 
 
 def classify(exc: BaseException) -> httpx.TransportError:
@@ -90,9 +90,8 @@ def make_http_client(
 ) -> httpx.AsyncClient:
     """One pooled client for every adapter; ``transport`` replaces the network (tests)."""
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=5)
-    return httpx.AsyncClient(
+    return httpx.AsyncClient(  # pool limits belong to the transport: httpx ignores its own with one
         transport=transport or VendorTransport(limits=limits),
         timeout=httpx.Timeout(total_timeout_s, connect=connect_timeout_s),
-        limits=limits,
         follow_redirects=False,
     )

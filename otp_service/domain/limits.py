@@ -74,14 +74,12 @@ class SendLimiter:
         except BaseException:  # cancelled while reserving: give back whatever was taken
             await self.release(reservation)
             raise
-        refused = [(kind, wait) for (kind, _, _), wait in zip(windows, waits, strict=True) if wait]
-        if refused:
+        if any(waits):  # a refusal (milliseconds to wait) or an error: give everything back
             await self.release(reservation)  # refunding a window that refused removes nothing
-            failed = next((wait for _, wait in refused if isinstance(wait, BaseException)), None)
-            if failed is not None:
-                raise failed
-            kind, wait = refused[0]
-            assert isinstance(wait, int)
+            errors = [wait for wait in waits if isinstance(wait, BaseException)]
+            if errors:
+                raise errors[0]
+            kind, wait = next((k, w) for (k, _, _), w in zip(windows, waits, strict=True) if isinstance(w, int) and w)
             RATE_LIMITED.labels(f"{kind}_limit").inc()
             raise RateLimited(_MESSAGES[kind], limit=f"{kind}_limit", retry_after_s=_seconds(wait))
         return reservation

@@ -336,11 +336,9 @@ class VerificationStore:
         try:
             async with asyncio.timeout(self.deadline_s):
                 return await call()
-        except RedisError as exc:
-            raise StoreUnavailable("The verification store is unavailable.") from exc
-        except RedisClusterException as exc:  # no cluster node answers (not a RedisError subclass)
-            raise StoreUnavailable("The verification store is unavailable.") from exc
-        except OSError as exc:  # a socket error redis-py did not wrap, or the deadline (TimeoutError)
+        # RedisClusterException: no cluster node answers (not a RedisError). OSError: a socket error
+        # redis-py did not wrap, or the deadline (TimeoutError).
+        except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable("The verification store is unavailable.") from exc
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -398,8 +396,8 @@ class VerificationStore:
         res = await self._script("commit_send", keys, args)
         if _s(res[0]) != "ok":
             return None
-        flat = res[1]
-        return _verification(dict(zip(flat[::2], flat[1::2], strict=True)))
+        record = res[1]  # HGETALL inside a script: a flat [field, value, ...] list
+        return _verification(dict(zip(record[::2], record[1::2], strict=True)))
 
     async def index(self, vid: str, phone: str, ttl_ms: int, messages: Sequence[tuple[str, str]] = ()) -> None:
         """The lookups from our id to the number, and from each vendor message id to our id.

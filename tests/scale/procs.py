@@ -10,35 +10,20 @@ Everything listens on 127.0.0.1.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from otp_service.devredis import free_port
 from tests.conftest import ADMIN_TOKEN, API_KEY, MOBILE_KEY, PEPPER, WEBHOOK_SECRET
 from tests.fakes import gatum
 from tests.fakes.serve import FakeApp
+from tests.processes import clean_env, descendants, otp_service_command, proc_stat, stop_group, wait_http
 from tests.server import ServerThread
 
-REPO = Path(__file__).resolve().parents[2]
-_PREFIXES = ("OTP_", "MESSAGE_CENTRAL_", "GATUM_", "WAVY_", "INSTASENT_", "CONECTALINE_", "OTEL_")
 UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens, a connect fails at once
-
-
-def clean_env() -> dict[str, str]:
-    """This process's environment without any service or vendor variable (the test sets its own)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 def service_env(redis_url: str, *, gatum_url: str = UNREACHABLE, **overrides: str) -> dict[str, str]:
@@ -62,14 +47,6 @@ def service_env(redis_url: str, *, gatum_url: str = UNREACHABLE, **overrides: st
     )
     env.update(overrides)
     return env
-
-
-def otp_service_command() -> list[str]:
-    """The installed console script next to this interpreter, else the same entry point via -c."""
-    script = Path(sys.executable).parent / "otp-service"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from otp_service.cli import main; main()"]
 
 
 class Service:
@@ -125,16 +102,8 @@ class Service:
 
     def wait_ready(self, path: str = "/health/ready", timeout_s: float = 30.0) -> Service:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout_s
-        with httpx.Client(timeout=1.0) as client:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"otp-service exited at start (code {self.proc.returncode}):\n{self.log()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(self.url + path).status_code == 200:
-                        return self
-                time.sleep(0.05)
-        raise RuntimeError(f"otp-service did not answer {path} within {timeout_s} s:\n{self.log()}")
+        wait_http(self.proc, self.url + path, self.log_path, "otp-service", timeout_s)
+        return self
 
     def start(self) -> Service:
         return self.launch().wait_ready()
@@ -153,20 +122,7 @@ class Service:
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """SIGTERM to the whole group we created, bounded wait, then SIGKILL; safe to call twice."""
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        with contextlib.suppress(ProcessLookupError, PermissionError):  # workers that outlived their master
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_group(self.proc, timeout_s)
 
 
 class RecordingFake(FakeApp):
@@ -205,34 +161,15 @@ class VendorThread:
         self._server.stop()
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of a process, None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return fields[0], int(fields[1])
-
-
 def redis_servers_below(pid: int) -> list[int]:
     """Redis (or Valkey) servers among the descendants of ``pid`` (a server renames its command line,
     so it is found by its process name)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
-            children.setdefault(stat[1], []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            todo.append(child)
-            if is_redis_server(child):
-                found.append(child)
-    return found
+    return [child for child in descendants(pid) if is_redis_server(child)]
 
 
 def is_redis_server(pid: int) -> bool:
     """Whether ``pid`` is a live (not zombie) redis-server or valkey-server process."""
-    stat = _stat(pid)
+    stat = proc_stat(pid)
     try:
         name = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:

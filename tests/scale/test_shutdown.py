@@ -21,7 +21,8 @@ from otp_service.devredis import RedisProcess
 from tests.api.helpers import NUMBER
 from tests.conftest import CLIENT
 from tests.fakes.gatum import FakeGatum
-from tests.scale.procs import Service, VendorThread, clean_env, is_redis_server, redis_servers_below, service_env
+from tests.processes import clean_env
+from tests.scale.procs import Service, VendorThread, is_redis_server, redis_servers_below, service_env
 
 VENDOR_DELAY_S = 2.0
 OTHER = "+34600100299"
