@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
+from otp_service.domain.errors import StoreUnavailable
 from otp_service.domain.models import Mode, Status
 from otp_service.domain.store import RETAIN_MS, VerificationStore
 
@@ -642,3 +643,42 @@ async def test_record_keys_share_the_phone_numbers_slot(store: VerificationStore
         assert key_slot(store.record_key(phone, VID).encode()) == tag_slot
         assert key_slot(store.record_key(phone, "vf_zzzzzzzzzzzzzz").encode()) == tag_slot
         assert key_slot(store.phone_key(phone, "cur").encode()) == tag_slot
+
+
+class SlowToCleanUp:
+    """A Redis client whose GET never answers and, once cancelled, takes a while to close its
+    connections (what redis-py's cluster client does after a failed topology read)."""
+
+    def __init__(self, redis: Redis, cleanup_s: float) -> None:
+        self.redis = redis
+        self.cleanup_s = cleanup_s
+        self.cleaned_up = asyncio.Event()
+
+    def register_script(self, source: str) -> Any:
+        return self.redis.register_script(source)
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(self.cleanup_s)
+            self.cleaned_up.set()
+            raise
+        return None
+
+
+async def test_a_store_call_gives_up_at_its_deadline_even_if_the_client_cleans_up_slowly(redis: Redis) -> None:
+    client = SlowToCleanUp(redis, cleanup_s=1.0)
+    store = VerificationStore(client, deadline_s=0.2)  # type: ignore[arg-type]
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(StoreUnavailable):
+        await store.load_settings()
+    assert asyncio.get_running_loop().time() - started < 0.6  # not 0.2 + the 1 s clean-up
+    assert not client.cleaned_up.is_set()
+    await asyncio.wait_for(client.cleaned_up.wait(), 5)  # ... which still ran, in the background
+
+
+async def test_a_store_call_that_answers_in_time_returns_its_answer_under_a_deadline(redis: Redis) -> None:
+    store = VerificationStore(redis, deadline_s=1.0)
+    await redis.set(store.settings_key, b'{"version": 3}')
+    assert await store.load_settings() == b'{"version": 3}'

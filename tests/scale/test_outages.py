@@ -24,10 +24,12 @@ from otp_service.devredis import RedisProcess
 from tests.api.helpers import NUMBER, Client, assert_problem, check, patch_settings, send, wrong
 from tests.cluster import RedisClusterProcess
 from tests.conftest import ADMIN, CLIENT, Vendors, build_app, make_settings
-from tests.server import ServerThread
+from tests.fakes.gatum import FakeGatum
+from tests.scale.procs import Service, VendorThread, code_in, service_env
 
 TIMEOUT_S = 0.5  # OTP_REDIS_TIMEOUT_S in these tests
 PROMPT_S = 2 * TIMEOUT_S + 0.4  # a 503 comes within about one store deadline (2 x the socket timeout)
+STALL_S = 2.5  # how long DEBUG SLEEP holds Redis in the stall test
 ROOMY = {"count": 1000, "window_seconds": 600}
 
 
@@ -224,70 +226,97 @@ async def test_a_cluster_master_failover_keeps_the_pending_verification_with_503
 
 
 async def test_a_stalled_redis_gives_prompt_503s_never_approves_a_wrong_code_and_health_live_stays_fast(
-    backend: Backend, vendors: Vendors
+    backend: Backend, tmp_path: Path
 ) -> None:
-    settings = make_settings(OTP_REDIS_URL=backend.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S))
-    server = ServerThread(build_app(settings, vendors)).start()
-    stall_s = 2.5
-    try:
-        async with httpx.AsyncClient(base_url=server.url, headers=CLIENT, timeout=10) as http:
-            # Checks that time out may still be charged when Redis wakes up: room for them.
-            await http.patch("/v1/admin/settings", json={"max_attempts": 20, "ip_limit": ROOMY}, headers=ADMIN)
-            vid = (await http.post("/v1/verifications", json={"to": NUMBER})).json()["id"]
-            code = vendors.last_code()
-            await asyncio.sleep(0.6)  # the cached live settings are stale: requests must read them again
+    """Against a real ``otp-service serve`` process, so that /health/live times the service's own
+    event loop, not a server thread sharing this test's interpreter lock with twenty client requests."""
+    with VendorThread(FakeGatum()) as vendor:
+        env = service_env(backend.url, gatum_url=vendor.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S))
+        service = Service(env, workdir=tmp_path / "service")
+        try:
+            service.start()
+            async with httpx.AsyncClient(base_url=service.url, headers=CLIENT, timeout=10) as http:
+                await a_stall_and_after(http, backend, vendor)
+        finally:
+            service.stop()
+    assert "Traceback" not in service.log(), service.log()
 
-            asleep = await stall([m.port for m in backend.masters], stall_s)
-            started = time.monotonic()
 
-            async def live_while_stalled() -> list[float]:
-                times = []
-                while time.monotonic() - started < 1.5:
-                    response, elapsed = await timed(http.get("/health/live"))
-                    assert response.status_code == 200
-                    times.append(elapsed)
-                    await asyncio.sleep(0.05)
-                return times
+async def a_stall_and_after(http: httpx.AsyncClient, backend: Backend, vendor: VendorThread) -> None:
+    # Checks that time out may still be charged when Redis wakes up: room for them.
+    await http.patch("/v1/admin/settings", json={"max_attempts": 20, "ip_limit": ROOMY}, headers=ADMIN)
+    vid = (await http.post("/v1/verifications", json={"to": NUMBER})).json()["id"]
+    code = code_in(vendor.app.fake.messages[-1])
+    await asyncio.sleep(0.6)  # the cached live settings are stale: requests must read them again
 
-            async def later(delay_s: float, request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
-                await asyncio.sleep(delay_s)
-                return await timed(request)
+    # The liveness prober has its own connection, made beforehand, as a monitoring agent keeps one.
+    async with httpx.AsyncClient(base_url=service_url(http), timeout=10) as prober:
+        assert (await prober.get("/health/live")).status_code == 200
+        asleep = await stall([m.port for m in backend.masters], STALL_S)
+        await while_stalled(http, prober, vid, code)
 
-            requests = [later(0, http.get("/health/ready"))]
-            # Many at once, in two waves: the second finds the first's timeouts behind it (closed
-            # connections, a cluster topology to re-read). None may wait for another's timeout.
-            for i, delay_s in enumerate((0, 0, 0.6, 0.6)):
-                requests += [
-                    later(delay_s, http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})),
-                    later(delay_s, http.post("/v1/verifications/check", json={"id": vid, "code": wrong(code)})),
-                    later(delay_s, http.post("/v1/verifications/check", json={"to": NUMBER, "code": code})),
-                    later(delay_s, http.post("/v1/verifications", json={"to": f"+3460010041{i}"})),
-                    later(delay_s, http.get(f"/v1/verifications/{vid}")),
-                ]
-            watching = asyncio.create_task(live_while_stalled())
-            answered = await asyncio.gather(*requests)
-            live_times = await watching
-            assert time.monotonic() - started < stall_s  # all answered while Redis still slept
-            for response, elapsed in answered:
-                path = response.request.url.path
-                assert response.status_code == 503, f"{path}: {response.text}"
-                assert elapsed < PROMPT_S, f"{path} took {elapsed:.2f} s"
-            for response, _ in answered[1:]:
-                assert_problem(response, 503, "store_unavailable")
-            assert max(live_times) < 0.25, live_times
+    await asleep  # Redis is back: the same process serves, the verification is still there
+    status = (await http.get(f"/v1/verifications/{vid}")).json()
+    assert status["status"] == "pending"
+    rejected = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["valid"] is False
+    approved = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": code})
+    assert approved.json() == {"id": vid, "to": NUMBER, "status": "approved", "valid": True}
+    assert (await http.post("/v1/verifications", json={"to": "+34600100403"})).status_code == 201
+    assert (await http.get("/health/ready")).status_code == 200
 
-            await asleep  # Redis is back: the same app serves, the verification is still there
-            status = (await http.get(f"/v1/verifications/{vid}")).json()
-            assert status["status"] == "pending"
-            rejected = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
-            assert rejected.status_code == 200, rejected.text
-            assert rejected.json()["valid"] is False
-            approved = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": code})
-            assert approved.json() == {"id": vid, "to": NUMBER, "status": "approved", "valid": True}
-            assert (await http.post("/v1/verifications", json={"to": "+34600100403"})).status_code == 201
-            assert (await http.get("/health/ready")).status_code == 200
-    finally:
-        server.stop()
+
+def service_url(http: httpx.AsyncClient) -> str:
+    return str(http.base_url).rstrip("/")
+
+
+async def while_stalled(http: httpx.AsyncClient, prober: httpx.AsyncClient, vid: str, code: str) -> None:
+    """Every request that needs Redis answers 503 within about one store deadline; liveness at once."""
+    started = time.monotonic()
+
+    async def live_while_stalled() -> list[float]:
+        times = []
+        while time.monotonic() - started < 1.5:
+            response, elapsed = await timed(prober.get("/health/live"))
+            assert response.status_code == 200
+            times.append(elapsed)
+            await asyncio.sleep(0.05)
+        return times
+
+    async def later(delay_s: float, request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+        await asyncio.sleep(delay_s)
+        return await timed(request)
+
+    requests = [later(0, http.get("/health/ready"))]
+    # Many at once, in two waves: the second finds the first's timeouts behind it (closed
+    # connections, a cluster topology to re-read). None may wait for another's timeout.
+    for i, delay_s in enumerate((0, 0, 0.6, 0.6)):
+        requests += [
+            later(delay_s, http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})),
+            later(delay_s, http.post("/v1/verifications/check", json={"id": vid, "code": wrong(code)})),
+            later(delay_s, http.post("/v1/verifications/check", json={"to": NUMBER, "code": code})),
+            later(delay_s, http.post("/v1/verifications", json={"to": f"+3460010041{i}"})),
+            later(delay_s, http.get(f"/v1/verifications/{vid}")),
+        ]
+    watching = asyncio.create_task(live_while_stalled())
+    answered = await asyncio.gather(*requests)
+    live_times = await watching
+    assert time.monotonic() - started < STALL_S  # all answered while Redis still slept
+    for response, elapsed in answered:
+        path = response.request.url.path
+        assert response.status_code == 503, f"{path}: {response.text}"
+        assert elapsed < PROMPT_S, f"{path} took {elapsed:.2f} s"
+    for response, _ in answered[1:]:
+        assert_problem(response, 503, "store_unavailable")
+    assert_loop_never_waited_on_redis(live_times)
+
+
+def assert_loop_never_waited_on_redis(live_times: list[float]) -> None:
+    """An event loop that waited on the stalled Redis would hold liveness for a socket timeout (0.5 s)
+    or the whole stall."""
+    assert len(live_times) >= 10, live_times  # the prober kept going through the stall
+    assert max(live_times) < 0.25, live_times
 
 
 async def test_a_guess_costs_at_most_one_attempt_when_redis_stalls_just_past_the_timeout(

@@ -9,7 +9,6 @@ and with a vendor that hangs on a real loopback socket (every call).
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,7 +21,7 @@ from otp_service.devredis import RedisProcess
 from tests.api.helpers import wrong
 from tests.conftest import CHEAP_ARGON2, CLIENT, make_settings
 from tests.fakes.gatum import FakeGatum
-from tests.scale.procs import VendorThread
+from tests.scale.procs import VendorThread, code_in
 from tests.server import ServerThread
 
 PROVIDER_TIMEOUT_S = 1.5
@@ -49,12 +48,6 @@ class HangsForOneNumber:
 
     def last_code(self, msisdn: str) -> str:
         return code_in(next(m for m in reversed(self.fake.messages) if msisdn in str(m["to"])))
-
-
-def code_in(message: dict[str, object]) -> str:
-    match = re.search(r"\b(\d{6})\b", str(message["text"]))
-    assert match, message
-    return match.group(1)
 
 
 Start = Callable[..., str]
