@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -150,3 +152,63 @@ async def test_no_error_text_carries_the_request_url(vendor: Callable[[Behaviour
     assert ours is not None and type(ours).__module__.startswith("httpx")
     for error in (caught.value, ours):  # what reaches logs and the 503 body
         assert "482913" not in str(error)
+
+
+class ClosesAfterFirstAnswer:
+    """A vendor on its own thread (so its close cannot wait for our event loop) that answers the first
+    request, closes that connection when told to, and answers on any later connection."""
+
+    RESPONSE = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"id":"m1"}'
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.close_now = threading.Event()
+        self.closed = threading.Event()
+        self.requests_per_connection: list[int] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with self.listener:
+            first = True
+            while len(self.requests_per_connection) < 2:
+                conn, _ = self.listener.accept()
+                with conn:
+                    conn.settimeout(5)
+                    self.requests_per_connection.append(0)
+                    self._answer(conn)
+                    if first:
+                        first = False
+                        self.close_now.wait(5)
+                        conn.shutdown(socket.SHUT_RDWR)
+                        self.closed.set()
+
+    def _answer(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(4096)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
+        while len(body) < length:
+            body += conn.recv(4096)
+        self.requests_per_connection[-1] += 1
+        conn.sendall(self.RESPONSE)
+
+
+async def test_a_pooled_connection_the_vendor_closed_is_not_reused_even_before_the_loop_noticed() -> None:
+    """The second send must go out on a fresh connection, not into the closed one (where it would
+    fail as "may have delivered", a 201 with no SMS)."""
+    vendor = ClosesAfterFirstAnswer()
+    async with make_http_client(None, total_timeout_s=FAST.timeout_s) as client:
+        first = await call(client, "fake", FAST, "POST", f"{vendor.url}/send", json={"to": "34600"}, delivers=True)
+        assert first.status_code == 200
+        vendor.close_now.set()
+        # Blocks the event loop on purpose: the FIN reaches this process's kernel, but aiohttp, which
+        # learns of it only from the loop, still holds the connection as idle and connected.
+        assert vendor.closed.wait(5)
+        time.sleep(0.05)  # noqa: ASYNC251 - the point: no loop iteration between the two sends
+        second = await call(client, "fake", FAST, "POST", f"{vendor.url}/send", json={"to": "34600"}, delivers=True)
+        assert second.status_code == 200
+    vendor.thread.join(5)
+    assert vendor.requests_per_connection == [1, 1]
