@@ -35,6 +35,8 @@ def classify(status: int, body: bytes) -> str:
         kind = "valid_true"
     elif b'"valid":false' in body:
         kind = "valid_false"
+    elif b'"delivery":{"status":"unknown"' in body:  # a 201 whose SMS may never have gone out
+        kind = "record_unknown"
     elif b'"delivery":' in body:
         kind = "record"
     else:

@@ -161,8 +161,8 @@ def render(doc: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "ok = intended answers (201 for sends, 200 valid:true for right checks, 200 valid:false incl. "
-        "max_attempts_reached for wrong checks, 200 for status reads);",
+        'ok = intended answers (201 for sends, with a delivery status other than "unknown"; 200 valid:true '
+        "for right checks, 200 valid:false incl. max_attempts_reached for wrong checks, 200 for status reads);",
         "svc CPU = utime+stime of the uvicorn master and workers per request; ratio = argon2 work done / "
         "ceiling (send: hash, checks: verify, mixed: both);",
         "cpu ratio = argon2's CPU cost at the ceiling / CPU all processes of this run spent per request (what the "

@@ -5,8 +5,9 @@
 -- thread's own state and calls init(args) there. A response carries no link to its request (one
 -- thread drives many connections), so outcomes are classified from the response itself:
 -- "<status>:<kind>:<range>", where kind says what the body is (valid_true, valid_false, record,
--- other) and range is the two digits after +34 in "to" (each pool and each send phase uses its own
--- range of numbers, so a check of the wrong pool is told apart from one of the right pool).
+-- record_unknown, other) and range is the two digits after +34 in "to" (each pool and each send
+-- phase uses its own range of numbers, so a check of the wrong pool is told apart from one of the
+-- right pool).
 
 local threads = {}
 local next_tid = 0
@@ -86,6 +87,8 @@ function response(status, headers, body)
     kind = "valid_true"
   elseif body:find('"valid":false', 1, true) then
     kind = "valid_false"
+  elseif body:find('"delivery":{"status":"unknown"', 1, true) then
+    kind = "record_unknown" -- a 201 whose SMS may never have gone out: not an intended answer
   elseif body:find('"delivery":', 1, true) then
     kind = "record"
   end
