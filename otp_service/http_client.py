@@ -134,7 +134,10 @@ def make_http_client(
     transport: httpx.AsyncBaseTransport | None, *, total_timeout_s: float, connect_timeout_s: float = 2.0
 ) -> httpx.AsyncClient:
     """One pooled client for every adapter; ``transport`` replaces the network (tests)."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=5)
+    # Idle connections are dropped after 3 s, before the servers that close theirs soonest (5 s:
+    # Apache, Node, uvicorn) do: with equal timeouts a send can cross the server's close on the wire,
+    # and that send fails as "may have delivered" although the vendor never read it.
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=3)
     return httpx.AsyncClient(  # pool limits belong to the transport: httpx ignores its own with one
         transport=transport or VendorTransport(limits=limits),
         timeout=httpx.Timeout(total_timeout_s, connect=connect_timeout_s),

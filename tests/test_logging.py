@@ -57,6 +57,9 @@ async def test_a_whole_session_logs_no_code_secret_or_number(
         event = json.loads(line)
         assert "code" not in event and "text" not in event
     assert any(json.loads(line).get("client") == "web" for line in lines)
+    # A failed provider is logged with the failure's class, enough to tell a timeout from a drop.
+    failed = [event for event in map(json.loads, lines) if event["event"] == "provider.failed"]
+    assert [(f["provider"], f["reason"], f["error"]) for f in failed] == [("gatum", "unavailable", "ConnectError")]
 
 
 def test_the_request_line_has_client_masked_number_and_outcome(

@@ -165,6 +165,8 @@ class DeliveryChain:
                     "provider.failed",
                     provider=name,
                     reason=kind,
+                    # The class only (ReadTimeout, RemoteProtocolError, ...): texts may hold URLs.
+                    error=type(exc.__cause__).__name__ if exc.__cause__ is not None else None,
                     status_code=exc.status_code,
                     vendor_code=exc.vendor_code,
                     to=to.masked(),

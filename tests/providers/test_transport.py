@@ -43,9 +43,13 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
 @pytest.fixture
 async def vendor() -> AsyncIterator[Callable[[Behaviour], Awaitable[str]]]:
     servers: list[asyncio.Server] = []
+    handlers: set[asyncio.Task[object]] = set()
 
     async def start(behaviour: Behaviour) -> str:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            handlers.add(task)
             try:
                 await behaviour(reader, writer)
             finally:
@@ -59,6 +63,9 @@ async def vendor() -> AsyncIterator[Callable[[Behaviour], Awaitable[str]]]:
     for server in servers:
         server.close()
         await server.wait_closed()
+    for task in handlers:  # a handler still hanging on purpose ends with its test, not in a later one
+        task.cancel()
+    await asyncio.gather(*handlers, return_exceptions=True)
 
 
 async def post(url: str, *, delivers: bool = True) -> int:
@@ -94,6 +101,24 @@ async def test_a_vendor_that_answers_is_read_in_full(vendor: Callable[[Behaviour
         again = await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)
         assert again.json() == {"id": "m1"}
     assert connections == 1  # the pooled connection was reused
+
+
+async def test_a_connection_idle_for_3_s_is_not_reused(vendor: Callable[[Behaviour], Awaitable[str]]) -> None:
+    """Servers that close idle connections soonest do so after 5 s; ours go first, so that a send never
+    crosses the server's close on the wire."""
+    connections = 0
+
+    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await answers_ok(reader, writer)
+
+    url = await vendor(counted)
+    async with make_http_client(None, total_timeout_s=1) as client:
+        assert (await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)).is_success
+        await asyncio.sleep(3.2)
+        assert (await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)).is_success
+    assert connections == 2
 
 
 async def test_a_refused_connection_never_left() -> None:
