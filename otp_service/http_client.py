@@ -100,10 +100,12 @@ class _CheckedPoolConnector(aiohttp.TCPConnector):
     instead, and the request goes out on a fresh one."""
 
     async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
-        pooled = self._conns.get(key)
-        for proto, _ in list(pooled or ()):
-            if _closed_by_peer(proto):
-                proto.close()  # aiohttp's own loop then sees it closed and drops it
+        # aiohttp takes the oldest idle connection first: poll from there up to the first one that
+        # is still good (one poll per request as a rule), closing the ones the vendor closed.
+        for proto, _ in self._conns.get(key, ()):
+            if not _closed_by_peer(proto):
+                break
+            proto.close()  # aiohttp then sees it closed and drops it
         return await super()._get(key, *args, **kwargs)
 
 

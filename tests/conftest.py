@@ -79,9 +79,14 @@ class Vendors:
         return str(messages[-1]["text"])
 
     def last_code(self, vendor: str = "gatum") -> str:
-        match = _CODE.search(self.last_text(vendor))
-        assert match, "no code in the message"
-        return match.group(1)
+        return code_in(self.last_text(vendor))
+
+
+def code_in(text: str) -> str:
+    """The code in the text of a message a vendor fake received."""
+    match = _CODE.search(text)
+    assert match, "no code in the message"
+    return match.group(1)
 
 
 def make_settings(**env: str) -> Settings:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httpx
 import pytest
 
 from otp_service.http_client import make_http_client
@@ -68,10 +69,14 @@ async def vendor() -> AsyncIterator[Callable[[Behaviour], Awaitable[str]]]:
     await asyncio.gather(*handlers, return_exceptions=True)
 
 
+async def send(client: httpx.AsyncClient, url: str, *, delivers: bool = True) -> httpx.Response:
+    return await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=delivers)
+
+
 async def post(url: str, *, delivers: bool = True) -> int:
+    """One send on a client of its own."""
     async with make_http_client(None, total_timeout_s=FAST.timeout_s) as client:
-        response = await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=delivers)
-        return response.status_code
+        return (await send(client, url, delivers=delivers)).status_code
 
 
 async def answers_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -85,40 +90,39 @@ async def answers_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         await writer.drain()
 
 
-async def test_a_vendor_that_answers_is_read_in_full(vendor: Callable[[Behaviour], Awaitable[str]]) -> None:
-    connections = 0
+class CountsConnections:
+    """A vendor that answers every request, counting the connections they came on."""
 
-    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
+    def __init__(self) -> None:
+        self.connections = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         await answers_ok(reader, writer)
 
+
+async def test_a_vendor_that_answers_is_read_in_full(vendor: Callable[[Behaviour], Awaitable[str]]) -> None:
+    counted = CountsConnections()
     url = await vendor(counted)
     async with make_http_client(None, total_timeout_s=1) as client:
-        response = await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)
+        response = await send(client, url)
         assert response.status_code == 200
         assert response.json() == {"id": "m1"}
-        again = await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)
+        again = await send(client, url)
         assert again.json() == {"id": "m1"}
-    assert connections == 1  # the pooled connection was reused
+    assert counted.connections == 1  # the pooled connection was reused
 
 
 async def test_a_connection_idle_for_3_s_is_not_reused(vendor: Callable[[Behaviour], Awaitable[str]]) -> None:
     """Servers that close idle connections soonest do so after 5 s; ours go first, so that a send never
     crosses the server's close on the wire."""
-    connections = 0
-
-    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        await answers_ok(reader, writer)
-
+    counted = CountsConnections()
     url = await vendor(counted)
     async with make_http_client(None, total_timeout_s=1) as client:
-        assert (await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)).is_success
+        assert (await send(client, url)).is_success
         await asyncio.sleep(3.2)
-        assert (await call(client, "fake", FAST, "POST", f"{url}/send", json={"to": "34600"}, delivers=True)).is_success
-    assert connections == 2
+        assert (await send(client, url)).is_success
+    assert counted.connections == 2
 
 
 async def test_a_refused_connection_never_left() -> None:
@@ -226,14 +230,14 @@ async def test_a_pooled_connection_the_vendor_closed_is_not_reused_even_before_t
     fail as "may have delivered", a 201 with no SMS)."""
     vendor = ClosesAfterFirstAnswer()
     async with make_http_client(None, total_timeout_s=FAST.timeout_s) as client:
-        first = await call(client, "fake", FAST, "POST", f"{vendor.url}/send", json={"to": "34600"}, delivers=True)
+        first = await send(client, vendor.url)
         assert first.status_code == 200
         vendor.close_now.set()
         # Blocks the event loop on purpose: the FIN reaches this process's kernel, but aiohttp, which
         # learns of it only from the loop, still holds the connection as idle and connected.
         assert vendor.closed.wait(5)
         time.sleep(0.05)  # noqa: ASYNC251 - the point: no loop iteration between the two sends
-        second = await call(client, "fake", FAST, "POST", f"{vendor.url}/send", json={"to": "34600"}, delivers=True)
+        second = await send(client, vendor.url)
         assert second.status_code == 200
     vendor.thread.join(5)
     assert vendor.requests_per_connection == [1, 1]

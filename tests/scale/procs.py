@@ -10,7 +10,6 @@ Everything listens on 127.0.0.1.
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import threading
@@ -160,13 +159,6 @@ class VendorThread:
         self.app.hang_s = 0.0
         self.app.delay_s = 0.0
         self._server.stop()
-
-
-def code_in(message: dict[str, object]) -> str:
-    """The code in a message a vendor fake recorded."""
-    match = re.search(r"\b(\d{4,10})\b", str(message["text"]))
-    assert match, "no code in the message"
-    return match.group(1)
 
 
 def redis_servers_below(pid: int) -> list[int]:

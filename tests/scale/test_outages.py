@@ -23,9 +23,9 @@ from redis.asyncio import Redis
 from otp_service.devredis import RedisProcess
 from tests.api.helpers import NUMBER, Client, assert_problem, check, patch_settings, send, wrong
 from tests.cluster import RedisClusterProcess
-from tests.conftest import ADMIN, CLIENT, Vendors, build_app, make_settings
+from tests.conftest import ADMIN, CLIENT, Vendors, build_app, code_in, make_settings
 from tests.fakes.gatum import FakeGatum
-from tests.scale.procs import Service, VendorThread, code_in, service_env
+from tests.scale.procs import Service, VendorThread, service_env
 
 TIMEOUT_S = 0.5  # OTP_REDIS_TIMEOUT_S in these tests
 PROMPT_S = 2 * TIMEOUT_S + 0.4  # a 503 comes within about one store deadline (2 x the socket timeout)
@@ -236,21 +236,21 @@ async def test_a_stalled_redis_gives_prompt_503s_never_approves_a_wrong_code_and
         try:
             service.start()
             async with httpx.AsyncClient(base_url=service.url, headers=CLIENT, timeout=10) as http:
-                await a_stall_and_after(http, backend, vendor)
+                await a_stall_and_after(http, service.url, backend, vendor)
         finally:
             service.stop()
     assert "Traceback" not in service.log(), service.log()
 
 
-async def a_stall_and_after(http: httpx.AsyncClient, backend: Backend, vendor: VendorThread) -> None:
+async def a_stall_and_after(http: httpx.AsyncClient, url: str, backend: Backend, vendor: VendorThread) -> None:
     # Checks that time out may still be charged when Redis wakes up: room for them.
     await http.patch("/v1/admin/settings", json={"max_attempts": 20, "ip_limit": ROOMY}, headers=ADMIN)
     vid = (await http.post("/v1/verifications", json={"to": NUMBER})).json()["id"]
-    code = code_in(vendor.app.fake.messages[-1])
+    code = code_in(vendor.app.fake.messages[-1]["text"])
     await asyncio.sleep(0.6)  # the cached live settings are stale: requests must read them again
 
     # The liveness prober has its own connection, made beforehand, as a monitoring agent keeps one.
-    async with httpx.AsyncClient(base_url=service_url(http), timeout=10) as prober:
+    async with httpx.AsyncClient(base_url=url, timeout=10) as prober:
         assert (await prober.get("/health/live")).status_code == 200
         asleep = await stall([m.port for m in backend.masters], STALL_S)
         await while_stalled(http, prober, vid, code)
@@ -265,10 +265,6 @@ async def a_stall_and_after(http: httpx.AsyncClient, backend: Backend, vendor: V
     assert approved.json() == {"id": vid, "to": NUMBER, "status": "approved", "valid": True}
     assert (await http.post("/v1/verifications", json={"to": "+34600100403"})).status_code == 201
     assert (await http.get("/health/ready")).status_code == 200
-
-
-def service_url(http: httpx.AsyncClient) -> str:
-    return str(http.base_url).rstrip("/")
 
 
 async def while_stalled(http: httpx.AsyncClient, prober: httpx.AsyncClient, vid: str, code: str) -> None:

@@ -19,9 +19,9 @@ import pytest
 from otp_service.app import create_app
 from otp_service.devredis import RedisProcess
 from tests.api.helpers import wrong
-from tests.conftest import CHEAP_ARGON2, CLIENT, make_settings
+from tests.conftest import CHEAP_ARGON2, CLIENT, code_in, make_settings
 from tests.fakes.gatum import FakeGatum
-from tests.scale.procs import VendorThread, code_in
+from tests.scale.procs import VendorThread
 from tests.server import ServerThread
 
 PROVIDER_TIMEOUT_S = 1.5
@@ -47,7 +47,7 @@ class HangsForOneNumber:
         return self.fake.handler(request)
 
     def last_code(self, msisdn: str) -> str:
-        return code_in(next(m for m in reversed(self.fake.messages) if msisdn in str(m["to"])))
+        return code_in(next(m["text"] for m in reversed(self.fake.messages) if msisdn in str(m["to"])))
 
 
 Start = Callable[..., str]
@@ -111,7 +111,7 @@ async def test_a_vendor_hanging_on_a_real_socket_times_out_and_the_service_stays
         async with httpx.AsyncClient(base_url=url, headers=CLIENT, timeout=10) as http:
             sent = await http.post("/v1/verifications", json={"to": OTHER})
             assert sent.status_code == 201, sent.text
-            code = code_in(vendor.app.fake.messages[-1])
+            code = code_in(vendor.app.fake.messages[-1]["text"])
 
             vendor.app.hang_s = 3 * PROVIDER_TIMEOUT_S  # bounded, so the fake itself can stop
             started = time.monotonic()
