@@ -5,8 +5,8 @@
   its own ``CodeHasher`` (HMAC with the pepper, then argon2id), one thread per core: argon2-cffi
   releases the GIL, so threads use every core like processes do. Each figure is a time-bounded run.
 * A Redis round trip of the store's main scripts (``begin_send`` for a send, ``take_attempt`` for a
-  check) through the service's own ``VerificationStore`` and redis-py client: latency of one caller,
-  and calls/s with 32 concurrent callers in one asyncio process.
+  check) through the service's own stores (``LimitWindows``, ``VerificationStore``) and redis-py
+  client: latency of one caller, and calls/s with 32 concurrent callers in one asyncio process.
 
     python -m benchmarks.ceiling          # just these figures
 """
@@ -109,18 +109,21 @@ def argon2_ceiling(
 
 
 async def _redis_figures(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
-    from otp_service.domain.store import VerificationStore
+    from otp_service.domain.redis_store import RedisStore
+    from otp_service.domain.verification_store import TakeOutcome, VerificationStore
+    from otp_service.domain.windows import LimitWindows
     from otp_service.redis_client import make_redis
 
     client = make_redis(url, timeout_s=5.0)
-    store = VerificationStore(client)
+    base = RedisStore(client)
+    store, windows = VerificationStore(base), LimitWindows(base)
     counter = iter(range(10**8))
 
     def phone() -> str:
         return f"+3469{next(counter):07d}"
 
     async def begin_send() -> None:
-        await store.begin_send(phone(), limit=5, window_ms=600_000, token=uuid.uuid4().hex, lock_ms=20_000)
+        await windows.begin_send(phone(), limit=5, window_ms=600_000, token=uuid.uuid4().hex, lock_ms=20_000)
 
     # One live verification with an attempt budget that never runs out, checked over and over.
     checked = phone()
@@ -139,7 +142,7 @@ async def _redis_figures(url: str, seconds: float, concurrency: int) -> dict[str
         taken = await store.take_attempt(
             checked, expected_id="", code_length=6, limit=10**9, window_ms=60_000, token=uuid.uuid4().hex
         )
-        assert taken.outcome == "ok", taken
+        assert taken.outcome is TakeOutcome.OK, taken
 
     results: dict[str, Any] = {"concurrency": concurrency}
     try:

@@ -41,11 +41,15 @@ from .devredis import RedisProcess
 from .domain.breaker import Breakers
 from .domain.codes import Argon2Params, CodeHasher
 from .domain.delivery import DeliveryChain
+from .domain.idempotency_store import IdempotencyStore
 from .domain.limits import SendLimiter
 from .domain.live import LiveSettingsSource
 from .domain.policy import PolicyContext, default_settings
+from .domain.redis_store import AnyRedis, RedisStore
 from .domain.service import OtpService
-from .domain.store import AnyRedis, VerificationStore
+from .domain.settings_store import SettingsStore
+from .domain.verification_store import VerificationStore
+from .domain.windows import LimitWindows
 from .http_client import make_http_client
 from .logging import configure_logging
 from .redis_client import make_redis
@@ -173,17 +177,20 @@ def create_app(
         providers = build_providers(specs, settings.vendors, http)
         ranges = {name: verifier.code_length_range for name, verifier in providers.verifiers.items()}
         ctx = PolicyContext(available_providers=frozenset(providers.names()), code_length_ranges=ranges)
-        store = VerificationStore(client, deadline_s=2 * settings.redis_timeout_s)
-        live = LiveSettingsSource(store, default_settings(settings.providers), ctx, max_age_s=settings.settings_cache_s)
+        redis_store = RedisStore(client, deadline_s=2 * settings.redis_timeout_s)
+        live = LiveSettingsSource(
+            SettingsStore(redis_store), default_settings(settings.providers), ctx, max_age_s=settings.settings_cache_s
+        )
         live.check_defaults()
         params = argon2 or Argon2Params(settings.argon2_time_cost, settings.argon2_memory_kib)
         hasher = CodeHasher(settings.pepper, params, threads=settings.hash_threads)
         # The in-flight lock must outlive the longest possible chain (every provider timing out).
         lock_ms = int(sum(v.timeout_s for v in settings.vendors.values()) * 1000) + 5000
         app.state.otp_service = OtpService(
-            store=store,
+            store=VerificationStore(redis_store),
+            idempotency=IdempotencyStore(redis_store),
             live=live,
-            limiter=SendLimiter(store, lock_ms=lock_ms),
+            limiter=SendLimiter(LimitWindows(redis_store), lock_ms=lock_ms),
             chain=DeliveryChain(providers, Breakers()),
             hasher=hasher,
             webotp_host=settings.webotp_host,

@@ -13,7 +13,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from .domain.store import AnyRedis
+from .domain.redis_store import AnyRedis
 
 __all__ = ("make_redis",)
 

@@ -5,7 +5,7 @@ and IP windows live on their own slots, so they are reserved next (both at once)
 refunded if either refuses. Each reservation is atomic, so no limit can be exceeded by concurrent requests; a
 refused request briefly holds a reservation it then gives back, which can only make a concurrent
 request see the limit a moment early, never late. The algorithm (sliding-window log) is explained in
-``store.py``.
+``windows.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uuid
 from ..metrics import RATE_LIMITED
 from .errors import RateLimited
 from .policy import LiveSettings
-from .store import Begin, VerificationStore
+from .windows import Begin, BeginOutcome, LimitWindows
 
 __all__ = ("SendLimiter", "SendReservation")
 
@@ -28,7 +28,11 @@ _MESSAGES = {
     "client": "This API client has requested too many codes.",
     "ip": "Too many codes were requested from this address.",
 }
-_LIMIT_LABEL = {"cooldown": "resend_cooldown", "busy": "send_in_flight", "limit": "send_limit"}
+_LIMIT_LABEL = {
+    BeginOutcome.COOLDOWN: "resend_cooldown",
+    BeginOutcome.BUSY: "send_in_flight",
+    BeginOutcome.LIMIT: "send_limit",
+}
 
 
 def _seconds(ms: int) -> int:
@@ -43,20 +47,20 @@ class SendReservation:
 
 
 class SendLimiter:
-    def __init__(self, store: VerificationStore, *, lock_ms: int) -> None:
-        self._store = store
+    def __init__(self, windows: LimitWindows, *, lock_ms: int) -> None:
+        self._windows = windows
         self._lock_ms = lock_ms  # longest a send may hold the number's in-flight lock
 
     async def reserve(self, phone: str, client: str, ip: str, settings: LiveSettings) -> SendReservation:
         token = uuid.uuid4().hex
-        begin = await self._store.begin_send(
+        begin = await self._windows.begin_send(
             phone,
             limit=settings.send_limit.count,
             window_ms=settings.send_limit.window_seconds * 1000,
             token=token,
             lock_ms=self._lock_ms,
         )
-        if begin.outcome != "ok":
+        if begin.outcome is not BeginOutcome.OK:
             RATE_LIMITED.labels(_LIMIT_LABEL[begin.outcome]).inc()
             raise RateLimited(
                 _MESSAGES[begin.outcome], limit=_LIMIT_LABEL[begin.outcome], retry_after_s=_seconds(begin.wait_ms)
@@ -66,7 +70,7 @@ class SendLimiter:
         try:  # both at once: they are on different slots, and neither depends on the other
             waits = await asyncio.gather(
                 *(
-                    self._store.reserve(kind, ident, limit=w.count, window_ms=w.window_seconds * 1000, token=token)
+                    self._windows.reserve(kind, ident, limit=w.count, window_ms=w.window_seconds * 1000, token=token)
                     for kind, ident, w in windows
                 ),
                 return_exceptions=True,
@@ -86,6 +90,6 @@ class SendLimiter:
 
     async def release(self, reservation: SendReservation) -> None:
         """Give every reservation back: nothing was delivered, so the user's quota is untouched."""
-        await self._store.refund("client", reservation.client, reservation.token)
-        await self._store.refund("ip", reservation.ip, reservation.token)
-        await self._store.abort_send(reservation.phone, reservation.token)
+        await self._windows.refund("client", reservation.client, reservation.token)
+        await self._windows.refund("ip", reservation.ip, reservation.token)
+        await self._windows.abort_send(reservation.phone, reservation.token)

@@ -18,7 +18,7 @@ import msgspec
 
 from .errors import Conflict, SettingsInvalid, StoreUnavailable
 from .policy import LiveSettings, PolicyContext, SettingsPatch, apply_patch, nist_warnings, validate_settings
-from .store import VerificationStore
+from .settings_store import SettingsStore
 
 __all__ = ("AuditEntry", "LiveSettingsSource")
 
@@ -42,7 +42,7 @@ def _rfc3339(seconds: float) -> str:
 
 class LiveSettingsSource:
     def __init__(
-        self, store: VerificationStore, defaults: LiveSettings, ctx: PolicyContext, *, max_age_s: float = 0.5
+        self, store: SettingsStore, defaults: LiveSettings, ctx: PolicyContext, *, max_age_s: float = 0.5
     ) -> None:
         self._store = store
         self._defaults = defaults
@@ -54,7 +54,7 @@ class LiveSettingsSource:
         self._lock = asyncio.Lock()
 
     async def _read(self) -> _Document:
-        raw = await self._store.load_settings()
+        raw = await self._store.load()
         if raw is None:
             return _Document(version=0, settings=self._defaults)
         try:
@@ -100,7 +100,7 @@ class LiveSettingsSource:
                 msgspec.json.encode(AuditEntry(time=now, admin=admin, field=f, old=old[f], new=new[f])) for f in changed
             ]
             document = msgspec.json.encode(_Document(version=doc.version + 1, settings=merged))
-            if await self._store.swap_settings(doc.version, document, audit):
+            if await self._store.swap(doc.version, document, audit):
                 self._cached, self._read_at = _Document(doc.version + 1, merged), time.monotonic()
                 return merged, self.warnings(merged)
         raise Conflict("The settings changed concurrently; retry the request.")

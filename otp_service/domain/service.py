@@ -30,13 +30,14 @@ from ..metrics import CHECKS, RATE_LIMITED, RECEIPTS
 from .codes import CodeHasher, generate_code
 from .delivery import Delivered, DeliveryChain, LocalMessage, error_kind
 from .errors import Conflict, NotFound, ProviderUnavailableError, RateLimited, StoreUnavailable, ValidationFailed
+from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
 from .live import LiveSettingsSource
 from .messages import render
 from .models import CheckResult, Status, Verification
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
-from .store import VerificationStore
+from .verification_store import CheckVerdict, FinishOutcome, TakeOutcome, VerificationStore
 
 __all__ = ("OtpService", "new_verification_id")
 
@@ -45,10 +46,10 @@ T = TypeVar("T")
 
 _DELIVERY_RANK = {"queued": 0, "sent": 1, "unknown": 1, "delivered": 2, "undelivered": 2, "failed": 2}
 _VENDOR_OUTCOME = {
-    CheckOutcome.APPROVED: "approved",
-    CheckOutcome.WRONG_CODE: "wrong",
-    CheckOutcome.EXPIRED: "expired",
-    CheckOutcome.LOCKED: "locked",
+    CheckOutcome.APPROVED: CheckVerdict.APPROVED,
+    CheckOutcome.WRONG_CODE: CheckVerdict.WRONG,
+    CheckOutcome.EXPIRED: CheckVerdict.EXPIRED,
+    CheckOutcome.LOCKED: CheckVerdict.LOCKED,
 }
 
 
@@ -74,6 +75,7 @@ class OtpService:
         self,
         *,
         store: VerificationStore,
+        idempotency: IdempotencyStore,
         live: LiveSettingsSource,
         limiter: SendLimiter,
         chain: DeliveryChain,
@@ -82,6 +84,7 @@ class OtpService:
         test_numbers_allowed: bool = False,
     ) -> None:
         self.store = store
+        self.idempotency = idempotency
         self.live = live
         self.limiter = limiter
         self.chain = chain
@@ -114,10 +117,10 @@ class OtpService:
 
         digest = hashlib.sha256(f"{client}\0{idempotency_key}".encode()).hexdigest()
         ttl_ms = live.ttl_seconds * 1000
-        state, value = await self.store.idempotency_begin(phone.e164, digest, fingerprint, ttl_ms)
-        if state == "busy":
+        state, value = await self.idempotency.begin(phone.e164, digest, fingerprint, ttl_ms)
+        if state is IdempotencyState.BUSY:
             raise Conflict("A request with this Idempotency-Key is still being processed.")
-        if state == "done":
+        if state is IdempotencyState.DONE:
             replay = msgspec.json.decode(value, type=_Replay)
             if not secrets.compare_digest(replay.fingerprint, fingerprint):
                 raise Conflict("This Idempotency-Key was already used with a different request.")
@@ -125,10 +128,10 @@ class OtpService:
         try:
             verification = await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash)
         except BaseException:
-            await _quietly(lambda: self.store.idempotency_abort(phone.e164, digest, fingerprint))
+            await _quietly(lambda: self.idempotency.abort(phone.e164, digest, fingerprint))
             raise
         document = msgspec.json.encode(_Replay(fingerprint=fingerprint, verification=verification))
-        await self.store.idempotency_commit(phone.e164, digest, document, ttl_ms)
+        await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
         return verification, False
 
     def _code_length_for(self, live: LiveSettings) -> Callable[[str], int]:
@@ -254,14 +257,14 @@ class OtpService:
             window_ms=live.check_limit.window_seconds * 1000,
             token=token,
         )
-        if taken.outcome == "missing":
+        if taken.outcome is TakeOutcome.MISSING:
             CHECKS.labels("not_found").inc()
             raise NotFound("No pending verification for this number or id.")
-        if taken.outcome == "length":
+        if taken.outcome is TakeOutcome.LENGTH:
             CHECKS.labels("invalid").inc()
             message = f"The code must have {taken.code_length} digits."
             raise ValidationFailed(message, [{"field": "code", "message": message}])
-        if taken.outcome == "budget":
+        if taken.outcome is TakeOutcome.BUDGET:
             CHECKS.labels("rate_limited").inc()
             RATE_LIMITED.labels("check_limit").inc()
             raise RateLimited(
@@ -273,7 +276,12 @@ class OtpService:
 
         async def refund() -> None:
             await self.store.finish_check(
-                e164, taken.id, gen=taken.gen, outcome="refund", token=token, attempts_left=taken.attempts_left
+                e164,
+                taken.id,
+                gen=taken.gen,
+                outcome=CheckVerdict.REFUND,
+                token=token,
+                attempts_left=taken.attempts_left,
             )
 
         try:
@@ -281,7 +289,7 @@ class OtpService:
                 outcome = await self._vendor_check(phone, taken.provider, code, taken.reference)
             else:
                 valid = await self.hasher.verify(taken.code_hash, taken.id, code)
-                outcome = "approved" if valid else "wrong"
+                outcome = CheckVerdict.APPROVED if valid else CheckVerdict.WRONG
         except BaseException:
             await _quietly(refund)
             raise
@@ -290,15 +298,15 @@ class OtpService:
         )
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
-        if result == "approved":
+        if result is FinishOutcome.APPROVED:
             return CheckResult(id=taken.id, to=e164, status=Status.APPROVED, valid=True)
-        if result == "wrong":
+        if result is FinishOutcome.WRONG:
             return CheckResult(id=taken.id, to=e164, status=Status.PENDING, valid=False, attempts_left=left)
-        if result == "dead":
+        if result is FinishOutcome.DEAD:
             return CheckResult(id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=0)
         raise NotFound("No pending verification for this number or id.")
 
-    async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> str:
+    async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> CheckVerdict:
         verifier = self.providers.verifiers.get(provider)
         if verifier is None:
             raise ProviderUnavailableError(

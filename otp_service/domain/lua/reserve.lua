@@ -1,0 +1,8 @@
+-- reserve: one entry in a sliding-window log (the per-client and per-IP send windows).
+-- KEYS: window
+-- ARGV: limit, window_ms, token
+-- Returns: 0 when reserved, else the milliseconds until a slot frees up
+-- uses: now, window
+local wait = reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], now)
+if wait then return wait end
+return 0

@@ -1,0 +1,181 @@
+"""The Redis plumbing shared by every store: key naming, the Lua scripts, and the deadline on each call.
+
+Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
+
+* per phone number ``otp:{+34600100200}:...``: the live pointer (``cur``), each verification record
+  (``vf:<id>``), the per-number send window, the failed-check window, the resend cooldown, the
+  in-flight send lock and idempotency entries. Scripts that reach a record whose id they only learn
+  inside the script build its key from the same tag, so they still stay in one slot.
+* ``otp:{vf_...}:to`` maps an id to its number; ``otp:{msg:<provider>:<id>}`` maps a vendor message
+  id to ours (for delivery receipts); ``otp:{client:<name>}:sends`` and ``otp:{ip:<addr>}:sends`` are
+  the per-client and per-IP windows; ``otp:{settings}:*`` holds the live settings and their audit log.
+
+Time comes from Redis (``TIME`` inside the scripts), so replicas with skewed clocks still agree on
+windows, cooldowns and expiry. Everything carries a TTL; nothing needs a cleanup job.
+
+The scripts are the ``.lua`` files in ``lua/``, one per script, each opening with a comment that names
+its KEYS, ARGV and what it returns. Redis Lua has no ``require``, so what several scripts share (the
+``now`` from ``TIME`` and the sliding-window ``reserve`` function) lives in ``lua/shared/<name>.lua``
+and a script asks for it with a header line ``-- uses: now, window``: the loader puts those fragments,
+in that order, in front of the script's text. Each script is registered once per client and held as
+an attribute of :class:`Scripts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from importlib import resources
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisClusterException, RedisError
+
+from .errors import StoreUnavailable
+
+__all__ = ("AnyRedis", "Keys", "RedisStore", "Scripts", "as_text", "lua_source")
+
+AnyRedis = Redis | RedisCluster
+T = TypeVar("T")
+
+_LUA = resources.files("otp_service.domain").joinpath("lua")
+_USES = re.compile(r"^--\s*uses:(.*)$", re.MULTILINE)
+
+
+def lua_source(name: str) -> str:
+    """The text of ``lua/<name>.lua`` with the shared fragments its ``-- uses:`` line names in front."""
+    source = _LUA.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    uses = _USES.search(source)
+    fragments = [part.strip() for part in uses.group(1).split(",")] if uses else []
+    shared = (_LUA.joinpath("shared", f"{fragment}.lua").read_text(encoding="utf-8") for fragment in fragments)
+    return "".join(shared) + source
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scripts:
+    """One registered script per file in ``lua/`` (the attribute's name is the file's)."""
+
+    begin_send: AsyncScript
+    reserve: AsyncScript
+    abort_send: AsyncScript
+    commit_send: AsyncScript
+    take_attempt: AsyncScript
+    finish_check: AsyncScript
+    cancel: AsyncScript
+    receipt: AsyncScript
+    idem_begin: AsyncScript
+    idem_abort: AsyncScript
+    settings_cas: AsyncScript
+
+    @classmethod
+    def register(cls, redis: AnyRedis) -> Scripts:
+        return cls(**{field.name: redis.register_script(lua_source(field.name)) for field in dataclasses.fields(cls)})
+
+
+def as_text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Keys:
+    """Every key name of the service (the layout is in this module's docstring)."""
+
+    prefix: str = "otp"
+
+    def phone(self, phone: str, part: str) -> str:
+        return f"{self.prefix}:{{{phone}}}:{part}"
+
+    def current(self, phone: str) -> str:
+        return self.phone(phone, "cur")
+
+    def sends(self, phone: str) -> str:
+        return self.phone(phone, "sends")
+
+    def fails(self, phone: str) -> str:
+        return self.phone(phone, "fails")
+
+    def cooldown(self, phone: str) -> str:
+        return self.phone(phone, "cooldown")
+
+    def sending(self, phone: str) -> str:
+        return self.phone(phone, "sending")
+
+    def record(self, phone: str, vid: str) -> str:
+        return self.phone(phone, f"vf:{vid}")
+
+    def idempotency(self, phone: str, digest: str) -> str:
+        return self.phone(phone, f"idem:{digest}")
+
+    def id(self, vid: str) -> str:
+        return f"{self.prefix}:{{{vid}}}:to"
+
+    def message(self, provider: str, message_id: str) -> str:
+        return f"{self.prefix}:{{msg:{provider}:{message_id}}}"
+
+    def window(self, kind: str, ident: str) -> str:
+        return f"{self.prefix}:{{{kind}:{ident}}}:sends"
+
+    @property
+    def settings(self) -> str:
+        return f"{self.prefix}:{{settings}}:live"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}:{{settings}}:audit"
+
+
+class RedisStore:
+    """One Redis client with its key names and scripts; every call goes through :meth:`run`."""
+
+    def __init__(self, redis: AnyRedis, *, prefix: str = "otp", deadline_s: float | None = None) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.scripts = Scripts.register(redis)
+        # A bound on each call as a whole. Socket timeouts bound each network wait, but one call can
+        # make several (the cluster client re-reads the topology from every node after a timeout, and
+        # requests queue behind its lock while it does): without this, a stalled Redis stacks them.
+        self.deadline_s = deadline_s
+        self._abandoned: set[asyncio.Future[Any]] = set()  # timed-out calls still cleaning up
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            if self.deadline_s is None:
+                return await call()
+            return await self._within_deadline(call, self.deadline_s)
+        # RedisClusterException: no cluster node answers (not a RedisError). OSError: a socket error
+        # redis-py did not wrap, or the deadline (TimeoutError).
+        except (RedisError, RedisClusterException, OSError) as exc:
+            raise StoreUnavailable("The verification store is unavailable.") from exc
+
+    async def _within_deadline(self, call: Callable[[], Awaitable[T]], deadline_s: float) -> T:
+        """The call runs as a task of its own, so that the deadline holds for the request even when
+        redis-py, once cancelled, goes on closing connections to a server that doesn't answer (the
+        cluster client's clean-up after a failed topology read took 0.9 s more, seen in the stall
+        test). That clean-up finishes in the background; the request has its 503 already."""
+        task = asyncio.ensure_future(call())
+        try:
+            done, _ = await asyncio.wait((task,), timeout=deadline_s)
+        except asyncio.CancelledError:  # the request itself was cancelled (client gone, shutdown)
+            task.cancel()
+            raise
+        if done:
+            return task.result()
+        task.cancel()
+        self._abandoned.add(task)
+        task.add_done_callback(self._forget)
+        raise TimeoutError(f"no answer from Redis within {deadline_s} s")
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: it is the timeout the request already answered with
+
+    async def script(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        return await self.run(lambda: script(keys=list(keys), args=list(args)))
+
+    async def ping(self) -> bool:
+        return bool(await self.run(self.redis.ping))

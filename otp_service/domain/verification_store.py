@@ -1,0 +1,182 @@
+"""Verification records in Redis: commit a send, spend and settle check attempts, cancel, read,
+delivery receipts, and the indexes from our id and the vendor's message ids.
+
+A number has at most one live verification (``cur`` points at it); its record stays readable for
+``RETAIN_MS`` after it finishes. Attempts are charged before a code is verified (``take_attempt``)
+and settled after (``finish_check``), so concurrent guesses can never spend more than the budget.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from .models import Verification
+from .redis_store import RedisStore, as_text
+
+__all__ = ("RETAIN_MS", "CheckVerdict", "FinishOutcome", "TakeOutcome", "Taken", "VerificationStore")
+
+RETAIN_MS = 24 * 3600 * 1000  # a finished verification stays readable this long
+
+
+class TakeOutcome(enum.StrEnum):
+    """What ``take_attempt.lua`` answered (its return strings, unchanged)."""
+
+    OK = "ok"  # one attempt spent
+    MISSING = "missing"  # no live verification (or not the one asked for)
+    LENGTH = "length"  # the code has the wrong length: nothing spent
+    BUDGET = "budget"  # the number's failed-check window is full: nothing spent
+
+
+class CheckVerdict(enum.StrEnum):
+    """What a check found, as ``finish_check.lua`` takes it."""
+
+    APPROVED = "approved"
+    WRONG = "wrong"
+    EXPIRED = "expired"  # the vendor says its side is dead
+    LOCKED = "locked"  # the vendor stopped accepting attempts
+    REFUND = "refund"  # not checked at all (an error): the attempt is given back
+
+
+class FinishOutcome(enum.StrEnum):
+    """What ``finish_check.lua`` answered (its return strings, unchanged)."""
+
+    APPROVED = "approved"
+    WRONG = "wrong"  # still pending, with attempts left
+    DEAD = "dead"  # no attempts left: max_attempts_reached
+    MISSING = "missing"  # finished, replaced or expired meanwhile
+    REFUNDED = "refunded"
+
+
+class Taken(msgspec.Struct, frozen=True):
+    outcome: TakeOutcome
+    id: str = ""
+    gen: str = ""
+    attempts_left: int = 0
+    code_length: int = 0
+    wait_ms: int = 0
+    mode: str = ""
+    provider: str = ""
+    reference: str = ""
+    code_hash: str = ""
+
+
+def _verification(raw: dict[Any, Any]) -> Verification:
+    return msgspec.convert({as_text(k): as_text(v) for k, v in raw.items()}, Verification, strict=False)
+
+
+class VerificationStore:
+    """Every method is one round trip (one script, one command or one pipeline)."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self._keys = store.keys
+        self._scripts = store.scripts
+
+    async def ping(self) -> bool:
+        return await self._store.ping()
+
+    # -- sending ------------------------------------------------------------------------------
+    async def commit_send(
+        self,
+        phone: str,
+        vid: str,
+        *,
+        fresh: bool,
+        ttl_ms: int,
+        cooldown_ms: int,
+        lock_token: str,
+        max_attempts: int,
+        fields: dict[str, str | int],
+    ) -> Verification | None:
+        """Store the new code (or replace the live one) and return the record as stored (no second
+        round trip to read it back); None when the live one finished meanwhile."""
+        k = self._keys
+        keys = [k.current(phone), k.record(phone, vid), k.cooldown(phone), k.sending(phone)]
+        flat: list[str | int] = []
+        for name, value in fields.items():
+            flat += [name, value]
+        args = [vid, "1" if fresh else "0", ttl_ms, cooldown_ms, lock_token, RETAIN_MS, max_attempts, *flat]
+        res = await self._store.script(self._scripts.commit_send, keys, args)
+        if as_text(res[0]) != "ok":
+            return None
+        record = res[1]  # HGETALL inside a script: a flat [field, value, ...] list
+        return _verification(dict(zip(record[::2], record[1::2], strict=True)))
+
+    async def index(self, vid: str, phone: str, ttl_ms: int, messages: Sequence[tuple[str, str]] = ()) -> None:
+        """The lookups from our id to the number, and from each vendor message id to our id.
+
+        One pipeline (not a transaction: the keys are on different cluster slots, and each is only
+        an index that expires with the record it points to).
+        """
+
+        async def write() -> None:
+            async with self._store.redis.pipeline(transaction=False) as pipe:
+                pipe.set(self._keys.id(vid), phone, px=ttl_ms + RETAIN_MS)
+                for provider, message_id in messages:
+                    pipe.set(self._keys.message(provider, message_id), vid, px=ttl_ms + RETAIN_MS)
+                await pipe.execute()
+
+        await self._store.run(write)
+
+    async def phone_for_id(self, vid: str) -> str | None:
+        return await self._get_text(self._keys.id(vid))
+
+    async def id_for_message(self, provider: str, message_id: str) -> str | None:
+        return await self._get_text(self._keys.message(provider, message_id))
+
+    async def _get_text(self, key: str) -> str | None:
+        value = await self._store.run(lambda: self._store.redis.get(key))
+        return as_text(value) if value is not None else None
+
+    # -- checking -----------------------------------------------------------------------------
+    async def take_attempt(
+        self, phone: str, *, expected_id: str, code_length: int, limit: int, window_ms: int, token: str
+    ) -> Taken:
+        keys = [self._keys.current(phone), self._keys.fails(phone)]
+        args = [expected_id, code_length, limit, window_ms, token, self._keys.record(phone, "")]
+        res = await self._store.script(self._scripts.take_attempt, keys, args)
+        outcome = TakeOutcome(as_text(res[0]))
+        if outcome is TakeOutcome.OK:
+            return Taken(
+                outcome,
+                id=as_text(res[1]),
+                gen=as_text(res[2]),
+                attempts_left=int(res[3]),
+                mode=as_text(res[4]),
+                provider=as_text(res[5]),
+                reference=as_text(res[6]),
+                code_hash=as_text(res[7]),
+            )
+        if outcome is TakeOutcome.LENGTH:
+            return Taken(outcome, code_length=int(res[1]))
+        if outcome is TakeOutcome.BUDGET:
+            return Taken(outcome, wait_ms=int(res[1]))
+        return Taken(outcome)
+
+    async def finish_check(
+        self, phone: str, vid: str, *, gen: str, outcome: CheckVerdict, token: str, attempts_left: int
+    ) -> tuple[FinishOutcome, int]:
+        """``attempts_left`` is what :meth:`take_attempt` left after charging this check."""
+        keys = [self._keys.current(phone), self._keys.fails(phone), self._keys.record(phone, vid)]
+        args = [vid, gen, str(outcome), token, RETAIN_MS, attempts_left]
+        res = await self._store.script(self._scripts.finish_check, keys, args)
+        return FinishOutcome(as_text(res[0])), int(res[1]) if len(res) > 1 else 0
+
+    async def cancel(self, phone: str, vid: str) -> bool:
+        keys = [self._keys.current(phone), self._keys.record(phone, vid)]
+        return bool(await self._store.script(self._scripts.cancel, keys, [vid, RETAIN_MS]))
+
+    async def read(self, phone: str, vid: str) -> Verification | None:
+        key = self._keys.record(phone, vid)
+        raw = await self._store.run(lambda: self._store.redis.hgetall(key))
+        return _verification(raw) if raw else None
+
+    async def apply_receipt(
+        self, phone: str, vid: str, *, status: str, provider: str, rank: int, message_id: str
+    ) -> bool:
+        key = self._keys.record(phone, vid)
+        return bool(await self._store.script(self._scripts.receipt, [key], [status, provider, rank, message_id]))
