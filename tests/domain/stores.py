@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from redis.asyncio import Redis
 
 from otp_service.domain.redis_store import Keys
@@ -89,7 +87,7 @@ async def begin(
 
 
 async def finish(
-    store: VerificationStore, taken: Any, outcome: CheckVerdict, token: str, *, vid: str = VID
+    store: VerificationStore, taken: Taken, outcome: CheckVerdict, token: str, *, vid: str = VID
 ) -> tuple[FinishOutcome, int]:
     """Finish a check the way the service does: with the gen and attempts_left its take_attempt returned."""
     return await store.finish_check(

@@ -11,7 +11,7 @@ async def test_idempotency_entry_lifecycle(idempotency: IdempotencyStore) -> Non
     assert await idempotency.begin(PHONE, "d1", "fp-a", 60_000) == (IdempotencyState.NEW, "")
     assert await idempotency.begin(PHONE, "d1", "fp-a", 60_000) == (IdempotencyState.BUSY, "fp-a")
     await idempotency.abort(PHONE, "d1", "fp-other")  # not ours: stays
-    assert (await idempotency.begin(PHONE, "d1", "fp-a", 60_000))[0] == "busy"
+    assert (await idempotency.begin(PHONE, "d1", "fp-a", 60_000))[0] is IdempotencyState.BUSY
     await idempotency.abort(PHONE, "d1", "fp-a")
     assert await idempotency.begin(PHONE, "d1", "fp-a", 60_000) == (IdempotencyState.NEW, "")
     await idempotency.commit(PHONE, "d1", b'{"id":"vf_1"}', 60_000)

@@ -164,8 +164,8 @@ async def test_of_concurrent_right_checks_exactly_one_is_approved(store: Verific
     taken = await asyncio.gather(*(take(store, f"c{i}") for i in range(8)))
     assert all(t.outcome is TakeOutcome.OK for t in taken)
     outcomes = await asyncio.gather(*(finish(store, t, CheckVerdict.APPROVED, f"c{i}") for i, t in enumerate(taken)))
-    assert [o for o, _ in outcomes].count("approved") == 1
-    assert all(o == "missing" for o, _ in outcomes if o != "approved")
+    assert [o for o, _ in outcomes].count(FinishOutcome.APPROVED) == 1
+    assert all(o is FinishOutcome.MISSING for o, _ in outcomes if o is not FinishOutcome.APPROVED)
     record = await store.read(PHONE, VID)
     assert record is not None
     assert record.status is Status.APPROVED
@@ -251,7 +251,7 @@ async def test_a_wrong_code_for_a_replaced_send_does_not_kill_the_new_one(
     taken = await take(store, "c1")
     assert await commit(store, redis, fresh=False, max_attempts=1) == "2"
     outcome, _ = await finish(store, taken, CheckVerdict.WRONG, "c1")
-    assert outcome == "wrong"
+    assert outcome is FinishOutcome.WRONG
     record = await store.read(PHONE, VID)
     assert record is not None
     assert record.status is Status.PENDING
