@@ -166,7 +166,7 @@ def test_breakers_keep_one_breaker_per_provider() -> None:
     assert other.state == "closed"
 
 
-# -- the delivery chain's use of the breaker -------------------------------------------------------
+# -- the dispatcher's use of the breaker -----------------------------------------------------------
 
 
 class FlakySender:
