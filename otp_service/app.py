@@ -40,7 +40,7 @@ from .api.webhooks import WebhookController
 from .devredis import RedisProcess
 from .domain.breaker import Breakers
 from .domain.codes import Argon2Params, CodeHasher
-from .domain.delivery import DeliveryChain
+from .domain.dispatcher import Dispatcher
 from .domain.idempotency_store import IdempotencyStore
 from .domain.limits import SendLimiter
 from .domain.live import LiveSettingsSource
@@ -191,7 +191,7 @@ def create_app(
             idempotency=IdempotencyStore(redis_store),
             live=live,
             limiter=SendLimiter(LimitWindows(redis_store), lock_ms=lock_ms),
-            chain=DeliveryChain(providers, Breakers()),
+            dispatcher=Dispatcher(providers, Breakers()),
             hasher=hasher,
             webotp_host=settings.webotp_host,
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,

@@ -8,11 +8,11 @@ silently ignored field.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
-from ..domain.models import CheckResult, Verification
+from ..domain.models import CheckResult, DeliveryStatus, Verification
 from ..domain.policy import LiveSettings
 
 __all__ = (
@@ -54,6 +54,13 @@ AppHash = Annotated[
 ]
 Timestamp = Annotated[str, msgspec.Meta(description="RFC 3339 UTC", examples=["2026-11-23T18:00:00Z"])]
 
+if TYPE_CHECKING:
+    DeliveryStatusOut = DeliveryStatus
+else:
+    # The same enum, written for Litestar as a Literal of its values so the OpenAPI document keeps
+    # them inline (an enum type would become a separate component and change the document).
+    DeliveryStatusOut = Literal[tuple(status.value for status in DeliveryStatus)]
+
 
 class StartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     to: PhoneText
@@ -69,7 +76,7 @@ class CheckIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class DeliveryOut(msgspec.Struct, kw_only=True):
-    status: Literal["queued", "sent", "delivered", "undelivered", "failed", "unknown"]
+    status: DeliveryStatusOut
     provider: str
     updated_at: Timestamp
     segments: int | None = None
@@ -117,7 +124,6 @@ def rfc3339(ms: int) -> str:
 def verification_out(v: Verification, now_ms: int) -> VerificationOut:
     status = v.effective_status(now_ms)
     attempts = v.attempts_left if status == "pending" else max(0, v.attempts_left)
-    delivery_status = v.delivery_status if v.delivery_status in DELIVERY_STATES else "unknown"
     return VerificationOut(
         id=v.id,
         to=v.to,
@@ -130,16 +136,13 @@ def verification_out(v: Verification, now_ms: int) -> VerificationOut:
         resend_available_at=rfc3339(v.resend_ms),
         created_at=rfc3339(v.created_ms),
         delivery=DeliveryOut(
-            status=delivery_status,  # type: ignore[arg-type]
+            status=v.delivery_status,
             provider=v.delivery_provider or v.provider,
             updated_at=rfc3339(v.delivery_ms or v.created_ms),
             segments=v.segments or None,
             encoding=v.encoding or None,
         ),
     )
-
-
-DELIVERY_STATES = frozenset({"queued", "sent", "delivered", "undelivered", "failed", "unknown"})
 
 
 def check_out(result: CheckResult) -> CheckOut:

@@ -6,7 +6,9 @@ import enum
 
 import msgspec
 
-__all__ = ("CheckResult", "Mode", "Status", "Verification")
+from providers import DeliveryStatus  # the vendors' receipts speak it; stored and answered as is
+
+__all__ = ("CheckResult", "DeliveryStatus", "Mode", "Status", "Verification")
 
 
 class Status(enum.StrEnum):
@@ -38,7 +40,7 @@ class Verification(msgspec.Struct, kw_only=True):
     created_ms: int
     expires_ms: int
     resend_ms: int
-    delivery_status: str = "unknown"
+    delivery_status: DeliveryStatus = DeliveryStatus.UNKNOWN
     delivery_provider: str = ""
     delivery_ms: int = 0
     message_id: str = ""

@@ -24,19 +24,20 @@ from typing import Any, TypeVar
 import msgspec
 import structlog
 
-from providers import CheckOutcome, DeliveryStatus, DeliveryUpdate, ProviderError, Providers
+from providers import CheckOutcome, DeliveryStatus, DeliveryUpdate, Providers
 
-from ..metrics import CHECKS, RATE_LIMITED, RECEIPTS
-from .codes import CodeHasher, generate_code
-from .delivery import Delivered, DeliveryChain, LocalMessage, error_kind
-from .errors import Conflict, NotFound, ProviderUnavailableError, RateLimited, StoreUnavailable, ValidationFailed
+from ..metrics import CHECKS, RATE_LIMITED
+from .codes import CodeHasher
+from .dispatcher import Delivered, Dispatcher
+from .errors import Conflict, NotFound, RateLimited, StoreUnavailable, ValidationFailed
 from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
 from .live import LiveSettingsSource
-from .messages import render
-from .models import CheckResult, Status, Verification
+from .local_code import LocalDraft
+from .models import CheckResult, Mode, Status, Verification
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
+from .receipts import DELIVERY_RANK, ReceiptBook
 from .verification_store import CheckVerdict, FinishOutcome, TakeOutcome, VerificationStore
 
 __all__ = ("OtpService", "new_verification_id")
@@ -44,7 +45,6 @@ __all__ = ("OtpService", "new_verification_id")
 log = structlog.get_logger("otp.service")
 T = TypeVar("T")
 
-_DELIVERY_RANK = {"queued": 0, "sent": 1, "unknown": 1, "delivered": 2, "undelivered": 2, "failed": 2}
 _VENDOR_OUTCOME = {
     CheckOutcome.APPROVED: CheckVerdict.APPROVED,
     CheckOutcome.WRONG_CODE: CheckVerdict.WRONG,
@@ -78,7 +78,7 @@ class OtpService:
         idempotency: IdempotencyStore,
         live: LiveSettingsSource,
         limiter: SendLimiter,
-        chain: DeliveryChain,
+        dispatcher: Dispatcher,
         hasher: CodeHasher,
         webotp_host: str | None = None,
         test_numbers_allowed: bool = False,
@@ -87,14 +87,15 @@ class OtpService:
         self.idempotency = idempotency
         self.live = live
         self.limiter = limiter
-        self.chain = chain
+        self.dispatcher = dispatcher
+        self.receipts = ReceiptBook(store)
         self.hasher = hasher
         self.webotp_host = webotp_host
         self.test_numbers_allowed = test_numbers_allowed
 
     @property
     def providers(self) -> Providers:
-        return self.chain.providers
+        return self.dispatcher.providers
 
     # -- start --------------------------------------------------------------------------------
     async def start(
@@ -134,49 +135,31 @@ class OtpService:
         await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
         return verification, False
 
-    def _code_length_for(self, live: LiveSettings) -> Callable[[str], int]:
-        ranges = self.live.ctx.code_length_ranges
-
-        def length(provider: str) -> int:
-            low, high = ranges.get(provider, (live.code_length, live.code_length))
-            return min(max(live.code_length, low), high)
-
-        return length
-
     async def _start(
         self, phone: Phone, live: LiveSettings, *, client: str, ip: str, locale: str | None, app_hash: str | None
     ) -> Verification:
         reservation = await self.limiter.reserve(phone.e164, client, ip, live)
         vid = reservation.begin.current_id or new_verification_id()
-        hashes: list[asyncio.Future[str]] = []
-
-        def make_local(code: str | None = None) -> LocalMessage:
-            code = code or generate_code(live.code_length)
-            pending = asyncio.ensure_future(self.hasher.hash(vid, code))  # hashes while the provider works
-            hashes.append(pending)
-            message = render(live, code, locale=locale, app_hash=app_hash, webotp_host=self.webotp_host)
-            return LocalMessage(code, message.text, pending, message.segments, message.encoding.value)
-
+        test_code = live.test_numbers.get(phone.e164) if self.test_numbers_allowed else None
+        draft = LocalDraft(
+            vid, live, self.hasher, locale=locale, app_hash=app_hash, webotp_host=self.webotp_host, code=test_code
+        )
         try:
-            test_code = live.test_numbers.get(phone.e164) if self.test_numbers_allowed else None
             if test_code is not None:
-                local = make_local(test_code)
                 delivered = Delivered(
-                    provider="test", mode="test", delivery_status="sent", local=local, code_length=len(test_code)
+                    provider="test",
+                    mode=Mode.TEST,
+                    delivery_status=DeliveryStatus.SENT,
+                    local=draft.message(),
+                    code_length=len(test_code),
                 )
             else:
-                delivered = await self.chain.deliver(
-                    live.providers,
-                    phone.msisdn,
-                    reference=vid,
-                    code_length=live.code_length,
-                    make_local=make_local,
-                    code_length_for=self._code_length_for(live),
+                delivered = await self.dispatcher.send(
+                    live.providers, phone.msisdn, reference=vid, code_length=live.code_length, local=draft
                 )
             return await self._commit(phone, live, vid, reservation, delivered, client)
         except BaseException:
-            for pending in hashes:
-                pending.cancel()
+            draft.cancel()
             await _quietly(lambda: self.limiter.release(reservation))
             raise
 
@@ -204,7 +187,7 @@ class OtpService:
             "code_length": delivered.code_length,
             "delivery_status": delivered.delivery_status,
             "delivery_provider": delivered.provider,
-            "delivery_rank": _DELIVERY_RANK.get(delivered.delivery_status, 0),
+            "delivery_rank": DELIVERY_RANK[delivered.delivery_status],
             "message_id": delivered.message_id,
             "segments": local.segments if local is not None else 0,
             "encoding": local.encoding if local is not None else "",
@@ -307,33 +290,7 @@ class OtpService:
         raise NotFound("No pending verification for this number or id.")
 
     async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> CheckVerdict:
-        verifier = self.providers.verifiers.get(provider)
-        if verifier is None:
-            raise ProviderUnavailableError(
-                "The provider that sent this code is not configured here.",
-                [{"provider": provider, "reason": "not_configured"}],
-            )
-        breaker = self.chain.breakers[provider]
-        if not breaker.allow():
-            raise ProviderUnavailableError(
-                "The provider that sent this code cannot check it right now.",
-                [{"provider": provider, "reason": "circuit_open"}],
-            )
-        try:
-            outcome = await verifier.check(phone.msisdn, code, reference=reference)
-        except asyncio.CancelledError:
-            breaker.release()
-            raise
-        except ProviderError as exc:
-            if error_kind(exc) == "rejected":
-                breaker.release()  # the vendor answered: it is up, the request was the problem
-            else:
-                breaker.failure()
-            raise ProviderUnavailableError(
-                "The provider that sent this code cannot check it right now.",
-                [{"provider": provider, "reason": error_kind(exc)}],
-            ) from exc
-        breaker.success()
+        outcome = await self.dispatcher.check(provider, phone.msisdn, code, reference=reference)
         return _VENDOR_OUTCOME[outcome]
 
     # -- status, cancel, receipts -------------------------------------------------------------
@@ -353,26 +310,4 @@ class OtpService:
 
     async def apply_receipts(self, provider: str, updates: list[DeliveryUpdate]) -> int:
         """Apply what can be matched to a verification; unknown ids are ignored. Returns how many applied."""
-        applied = 0
-        for update in updates:
-            vid = None
-            if update.message_id:
-                vid = await self.store.id_for_message(provider, update.message_id)
-            if vid is None and update.reference and update.reference.startswith("vf_"):
-                vid = update.reference
-            e164 = await self.store.phone_for_id(vid) if vid else None
-            if vid is None or e164 is None:
-                RECEIPTS.labels(provider, "unmatched").inc()
-                continue
-            status = update.status.value if isinstance(update.status, DeliveryStatus) else str(update.status)
-            done = await self.store.apply_receipt(
-                e164,
-                vid,
-                status=status,
-                provider=provider,
-                rank=_DELIVERY_RANK.get(status, 0),
-                message_id=update.message_id or "",
-            )
-            RECEIPTS.labels(provider, status if done else "stale").inc()
-            applied += int(done)
-        return applied
+        return await self.receipts.apply(provider, updates)

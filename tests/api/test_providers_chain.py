@@ -1,6 +1,6 @@
 """The provider fallback chain end to end: ``POST /v1/verifications`` against the five vendor fakes.
 
-Rules under test (API.md, ``otp_service/domain/delivery.py``): a provider that cannot have delivered is
+Rules under test (API.md, ``otp_service/domain/dispatcher.py``): a provider that cannot have delivered is
 skipped within the same request and the next one gets the same code; a plain sender whose request left
 without an answer stops the chain (``delivery: unknown``); Message Central VerifyNow without a
 verificationId falls over with our own code; all down is ``503 provider_unavailable`` and costs the
@@ -315,7 +315,7 @@ class Clock:
 
 
 def breaker_of(client: Client, provider: str) -> Breaker:
-    breaker: Breaker = client.app.state.otp_service.chain.breakers[provider]
+    breaker: Breaker = client.app.state.otp_service.dispatcher.breakers[provider]
     return breaker
 
 

@@ -8,8 +8,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from otp_service.domain.breaker import Breaker, Breakers
-from otp_service.domain.delivery import DeliveryChain, LocalMessage
+from otp_service.domain.dispatcher import Dispatcher
 from otp_service.domain.errors import ProviderUnavailableError
+from otp_service.domain.local_code import LocalMessage
 from providers import Msisdn, Providers, ProviderUnavailable, SendReceipt
 
 
@@ -165,7 +166,7 @@ def test_breakers_keep_one_breaker_per_provider() -> None:
     assert other.state == "closed"
 
 
-# -- the delivery chain's use of the breaker -------------------------------------------------------
+# -- the dispatcher's use of the breaker -----------------------------------------------------------
 
 
 class FlakySender:
@@ -187,16 +188,23 @@ class FlakySender:
         return SendReceipt(provider=self.name, message_id=f"m{self.calls}")
 
 
-async def deliver_once(chain: DeliveryChain) -> str:
+class MadeMessage:
+    def __init__(self, message: LocalMessage) -> None:
+        self.made = message
+
+    def message(self) -> LocalMessage:
+        return self.made
+
+
+async def deliver_once(chain: Dispatcher) -> str:
     code_hash: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     code_hash.set_result("hash")
-    delivered = await chain.deliver(
+    delivered = await chain.send(
         ["flaky_vendor"],
         Msisdn("34", "600100200"),
         reference="vf_1",
         code_length=6,
-        make_local=lambda: LocalMessage("123456", "Code 123456", code_hash, 1, "gsm7"),
-        code_length_for=lambda _: 6,
+        local=MadeMessage(LocalMessage("123456", "Code 123456", code_hash, 1, "gsm7")),
     )
     return delivered.provider
 
@@ -205,7 +213,7 @@ async def test_a_cancelled_probe_does_not_wedge_the_breaker() -> None:
     # A client that disconnects cancels its request mid-send. If that request carried the half-open
     # probe, the breaker must not wait forever for a result that will never be reported.
     sender = FlakySender()
-    chain = DeliveryChain(Providers(senders={"flaky_vendor": sender}), Breakers(threshold=1, cooldown_s=0.05))
+    chain = Dispatcher(Providers(senders={"flaky_vendor": sender}), Breakers(threshold=1, cooldown_s=0.05))
     with pytest.raises(ProviderUnavailableError):
         await deliver_once(chain)  # opens the breaker
     await asyncio.sleep(0.06)

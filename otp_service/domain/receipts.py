@@ -1,0 +1,65 @@
+"""Delivery receipts: which verification a vendor's callback is about, and its new delivery state.
+
+A receipt names the vendor's message id (what the send returned; Message Central may name its
+``verificationId`` instead, which is indexed too) or echoes our verification id as its reference
+(Wavy ``correlationId``, Instasent ``clientId``). A receipt that matches nothing live is counted and
+dropped: vendors retry callbacks, and an unknown id must not make them retry forever.
+
+States only move forward by :data:`DELIVERY_RANK` (a late "sent" after "delivered" is stale), and a
+receipt for the message of an earlier send does not overwrite the current message's state; the
+store's receipt script applies both rules atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from providers import DeliveryStatus, DeliveryUpdate
+
+from ..metrics import RECEIPTS
+from .verification_store import VerificationStore
+
+__all__ = ("DELIVERY_RANK", "ReceiptBook")
+
+DELIVERY_RANK: Mapping[DeliveryStatus, int] = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.UNKNOWN: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.UNDELIVERED: 2,
+    DeliveryStatus.FAILED: 2,
+}
+
+
+class ReceiptBook:
+    def __init__(self, store: VerificationStore) -> None:
+        self.store = store
+
+    async def apply(self, provider: str, updates: Sequence[DeliveryUpdate]) -> int:
+        """Apply what can be matched to a verification; returns how many were applied."""
+        applied = 0
+        for update in updates:
+            vid, e164 = await self._match(provider, update)
+            if vid is None or e164 is None:
+                RECEIPTS.labels(provider, "unmatched").inc()
+                continue
+            done = await self.store.apply_receipt(
+                e164,
+                vid,
+                status=update.status,
+                provider=provider,
+                rank=DELIVERY_RANK[update.status],
+                message_id=update.message_id or "",
+            )
+            RECEIPTS.labels(provider, update.status if done else "stale").inc()
+            applied += int(done)
+        return applied
+
+    async def _match(self, provider: str, update: DeliveryUpdate) -> tuple[str | None, str | None]:
+        """Our verification id and its number, or None where the receipt names nothing we know."""
+        vid = None
+        if update.message_id:
+            vid = await self.store.id_for_message(provider, update.message_id)
+        if vid is None and update.reference and update.reference.startswith("vf_"):
+            vid = update.reference
+        return vid, await self.store.phone_for_id(vid) if vid else None
