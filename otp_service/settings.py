@@ -140,7 +140,8 @@ def _provider_order(
 
 
 def _required(problems: Problems, name: str, why: str) -> None:
-    problems.add(f"{name}: required in production ({why})")
+    if not problems.mentions(name):  # an unreadable OTP_PEPPER_FILE is the problem, not a missing pepper
+        problems.add(f"{name}: required in production ({why})")
 
 
 def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Settings:

@@ -1,7 +1,8 @@
 """The ``OTP_*`` variables the service reads; any other ``OTP_*`` name is a typo, reported with a guess.
 
-A misspelt variable used to be ignored silently (``OTP_PEPER`` left the pepper unset and the error
-was about the wrong thing). Provider variables are checked by their own prefix in the registry.
+A misspelt variable used to be ignored silently (a pepper variable missing one letter left the
+pepper unset, and the error was about the wrong thing). Provider variables are checked by their
+own prefix in the registry.
 """
 
 from __future__ import annotations

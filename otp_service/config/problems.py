@@ -35,6 +35,10 @@ class Problems:
     def __len__(self) -> int:
         return len(self.errors)
 
+    def mentions(self, variable: str) -> bool:
+        """Whether a problem about ``variable`` (or its ``_FILE`` form) is recorded already."""
+        return any(error.startswith((f"{variable}:", f"{variable}_FILE:")) for error in self.errors)
+
     def add(self, message: str) -> None:
         self.errors.append(message)
 
