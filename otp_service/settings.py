@@ -119,6 +119,8 @@ def _provider_order(
     for name in raw_order:
         if name not in specs:
             problems.add(f"OTP_PROVIDERS: unknown provider {name!r} (known: {', '.join(sorted(specs))})")
+    for name in sorted({n for n in raw_order if raw_order.count(n) > 1}):
+        problems.add(f"OTP_PROVIDERS: {name!r} is listed twice")  # the live settings would refuse it at start
     if "console" in raw_order and not dev:
         problems.add("OTP_PROVIDERS: 'console' prints codes to the terminal and is refused outside development")
     # A provider whose own variables are wrong was reported already: not "not configured" on top.

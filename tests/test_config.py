@@ -73,6 +73,11 @@ def test_a_single_problem_is_still_a_config_error_whose_text_names_the_variable(
 # -- values that used to pass ----------------------------------------------------------------------
 
 
+def test_a_provider_listed_twice_is_refused_by_the_settings_not_at_first_request() -> None:
+    # The live settings start from OTP_PROVIDERS and refuse duplicates: caught here, check-config sees it.
+    assert errors_for(env(OTP_PROVIDERS="gatum,gatum")) == ["OTP_PROVIDERS: 'gatum' is listed twice"]
+
+
 @pytest.mark.parametrize("level", ["verbose", "trace", "warn", "10", "info,debug"])
 def test_an_unknown_log_level_is_refused(level: str) -> None:
     [error] = errors_for(env(OTP_LOG_LEVEL=level))
@@ -227,6 +232,32 @@ def test_a_variable_and_its_file_together_are_an_error(tmp_path: Path) -> None:
 def test_a_provider_secret_and_its_file_together_are_an_error(tmp_path: Path) -> None:
     errors = errors_for(env(GATUM_PASSWORD_FILE=write(tmp_path / "password", GATUM_PASSWORD)))
     assert variables(errors) == ["GATUM_PASSWORD_FILE"]
+
+
+PROVIDER_SECRETS = [
+    "MESSAGE_CENTRAL_PASSWORD",
+    "MESSAGE_CENTRAL_AUTH_TOKEN",
+    "GATUM_PASSWORD",
+    "GATUM_ACCESS_TOKEN",
+    "WAVY_TOKEN",
+    "INSTASENT_TOKEN",
+    "CONECTALINE_API_TOKEN",
+    "CONECTALINE_PASSWORD",
+]
+
+
+@pytest.mark.parametrize("variable", PROVIDER_SECRETS)
+def test_every_provider_secret_has_a_file_form(tmp_path: Path, variable: str) -> None:
+    path = write(tmp_path / "secret", "from-the-file-0123456789\n")
+    errors = errors_for(env(**{variable: "x", f"{variable}_FILE": path}))
+    assert errors[0] == f"{variable}_FILE: {variable} is set too; keep one of the two"  # then the vendor's own rules
+
+
+def test_a_provider_secret_read_from_a_file_configures_the_provider(tmp_path: Path) -> None:
+    path = write(tmp_path / "token", "wavy-token-0123456789\n")
+    settings = load_settings(env(WAVY_USERNAME="otp", WAVY_TOKEN_FILE=path, OTP_PROVIDERS="wavy,gatum"))
+    assert settings.providers == ["wavy", "gatum"]
+    assert settings.vendors["wavy"].secrets() == ["wavy-token-0123456789"]
 
 
 def test_an_unreadable_secret_file_is_an_error_naming_the_variable(tmp_path: Path) -> None:
