@@ -139,13 +139,15 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from .metrics_export import multiprocess_dir
 
+    if settings.metrics_port == port:
+        _fail(f"OTP_METRICS_PORT: {port} is the public port (--port); pick another one for the metrics")
     os.environ["OTP_WORKERS"] = str(workers)  # the workers report it in their start-up line
-    # uvicorn re-raises a SIGTERM it handled under the handler it found; the default one would end the
-    # process before the `finally` below removes the metrics folder. This one exits normally instead.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # One /metrics for all workers: prometheus-client aggregates through files in this folder.
     with multiprocess_dir(workers):
         _serve_metrics(host, settings.metrics_port)
+        # uvicorn re-raises a SIGTERM it handled under the handler it found; the default one would end
+        # the process before the folder above is removed. This one exits normally instead.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.run(
             "otp_service.app:create_app",
             factory=True,

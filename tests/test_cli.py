@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -107,3 +108,20 @@ def test_serve_without_the_otel_extra_refuses_with_the_fix_and_no_traceback() ->
         "otp-service: configuration error: OTEL_EXPORTER_OTLP_ENDPOINT: set, but tracing needs the `otel` extra, "
         "which is not installed: install otp-service[otel] or unset the variable"
     )
+
+
+def test_serve_refuses_a_metrics_port_equal_to_the_public_port() -> None:
+    code, _, err = run("serve", "--port", "8123", **{**PRODUCTION, "OTP_METRICS_PORT": "8123"})
+    assert code == 2
+    assert err.startswith("otp-service: configuration error: OTP_METRICS_PORT: 8123 is the public port")
+
+
+def test_serve_refuses_a_metrics_port_it_cannot_listen_on_with_a_clear_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run("serve", "--host", "127.0.0.1", **{**PRODUCTION, "OTP_METRICS_PORT": str(port)})
+    assert code == 2
+    assert err.startswith(f"otp-service: configuration error: OTP_METRICS_PORT: cannot listen on 127.0.0.1:{port} (")
+    assert "Traceback" not in err
