@@ -196,6 +196,19 @@ def create_app(
             webotp_host=settings.webotp_host,
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,
         )
+        started = time.monotonic()
+        # Names only: the client names of OTP_API_KEYS, the Redis kind (its URL may hold a password).
+        structlog.get_logger("otp.service").info(
+            "service.started",
+            version=__version__,
+            env=settings.env,
+            pid=os.getpid(),
+            workers=settings.workers,
+            redis=settings.redis_kind,
+            apps=sorted(settings.api_keys),
+            providers=settings.providers,
+            metrics_port=settings.metrics_port,
+        )
         try:
             yield
         finally:
@@ -207,6 +220,9 @@ def create_app(
                 await client.aclose()
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
+            structlog.get_logger("otp.service").info(
+                "service.stopped", pid=os.getpid(), uptime_s=round(time.monotonic() - started, 1)
+            )
 
     prometheus = PrometheusConfig(
         app_name="otp-service",
@@ -221,7 +237,7 @@ def create_app(
             AdminController,
             WebhookController,
             HealthController,
-            MetricsController,
+            *([MetricsController] if settings.metrics_port is None else []),  # else on its own port (cli)
         ],
         lifespan=[lifespan],
         state=state,

@@ -7,17 +7,44 @@ import os
 import secrets
 import signal
 import sys
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 __all__ = ("main",)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"otp-service: configuration error: {message}", err=True)
+def _fail(*messages: str) -> NoReturn:
+    for message in messages:
+        click.echo(f"otp-service: configuration error: {message}", err=True)
     sys.exit(2)
+
+
+def _settings(*, force_dev: bool = False) -> Settings:
+    """The validated settings, or every problem printed (one per line) and exit code 2."""
+    from .settings import ConfigErrors, SettingsError, load_settings
+
+    try:
+        return load_settings(os.environ, force_dev=force_dev)
+    except ConfigErrors as exc:
+        _fail(*exc.errors)
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _serve_metrics(host: str, port: int | None) -> None:
+    if port is None:
+        return
+    from .metrics_export import serve_metrics
+
+    try:
+        serve_metrics(host, port)
+    except OSError as exc:
+        _fail(f"OTP_METRICS_PORT: cannot listen on {host}:{port} ({exc.strerror or exc})")
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:
@@ -53,10 +80,10 @@ def dev(host: str, port: int, data_dir: Path) -> None:
     import uvicorn
 
     from .devredis import RedisProcess
-    from .settings import SettingsError, load_settings
 
     os.environ["OTP_ENV"] = "dev"
-    generated = {k: v for k, v in _dev_secrets(data_dir).items() if not os.environ.get(k)}
+    given = {k for k in os.environ if os.environ[k]}
+    generated = {k: v for k, v in _dev_secrets(data_dir).items() if k not in given and f"{k}_FILE" not in given}
     os.environ.update(generated)
     redis = None
     if not os.environ.get("OTP_REDIS_URL"):
@@ -71,10 +98,8 @@ def dev(host: str, port: int, data_dir: Path) -> None:
     # embedded Redis. This handler turns it into a normal exit, so the `finally` runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        try:
-            settings = load_settings(os.environ, force_dev=True)
-        except SettingsError as exc:
-            _fail(str(exc))
+        settings = _settings(force_dev=True)
+        _serve_metrics(host, settings.metrics_port)
         from .app import create_app
 
         app = create_app(settings)
@@ -97,33 +122,43 @@ def dev(host: str, port: int, data_dir: Path) -> None:
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes (1 per core).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    envvar="OTP_WORKERS",
+    type=click.IntRange(1, 64),
+    help="Processes (1 per core); default from OTP_WORKERS.",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Run in production: every setting from the environment, validated before start."""
-    from .settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(os.environ)
-    except SettingsError as exc:
-        _fail(str(exc))
+    settings = _settings()
     if settings.is_dev:
         click.echo("otp-service: OTP_ENV=dev under `serve`; use `otp-service dev` for development", err=True)
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # One /metrics for all workers: prometheus-client aggregates through files in this directory.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="otp-metrics-")
     import uvicorn
 
-    uvicorn.run(
-        "otp_service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
-        timeout_graceful_shutdown=20,
-    )
+    from .metrics_export import multiprocess_dir
+
+    if settings.metrics_port == port:
+        _fail(f"OTP_METRICS_PORT: {port} is the public port (--port); pick another one for the metrics")
+    os.environ["OTP_WORKERS"] = str(workers)  # the workers report it in their start-up line
+    # One /metrics for all workers: prometheus-client aggregates through files in this folder.
+    with multiprocess_dir(workers):
+        _serve_metrics(host, settings.metrics_port)
+        # uvicorn re-raises a SIGTERM it handled under the handler it found; the default one would end
+        # the process before the folder above is removed. This one exits normally instead.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        uvicorn.run(
+            "otp_service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_level="warning",
+            proxy_headers=False,
+            timeout_graceful_shutdown=20,
+        )
 
 
 @main.command()
@@ -139,11 +174,8 @@ def openapi(output: Path) -> None:
 
 @main.command("check-config")
 def check_config() -> None:
-    """Validate the environment and exit (0 when the service would start)."""
-    from .settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(os.environ)
-    except SettingsError as exc:
-        _fail(str(exc))
-    click.echo(f"ok: env={settings.env} providers={','.join(settings.providers)}")
+    """Run every check `serve` runs, print every problem found (exit 2), or "ok" (exit 0)."""
+    settings = _settings()
+    for warning in settings.warnings:
+        click.echo(f"otp-service: warning: {warning}", err=True)
+    click.echo(f"ok: env={settings.env} providers={','.join(settings.providers)} redis={settings.redis_kind}")

@@ -1,29 +1,30 @@
 """Process settings: read from the environment once, validated at start-up.
 
-Every problem is reported as :class:`SettingsError` naming the variable, so a bad deployment stops
-with ``OTP_API_KEYS: entry 2 is not name:secret`` instead of failing on the first request. Development
-mode (``OTP_ENV=dev``) fills what is missing; production refuses to start without it.
+Every problem names the variable it is about (``OTP_API_KEYS: entry 2 is not name:secret``), and
+one pass reports them all (:class:`ConfigErrors`), so a bad deployment is fixed in one round instead
+of one variable per restart. ``otp-service check-config`` runs exactly this. Development mode
+(``OTP_ENV=dev``) fills what is missing; production refuses to start without it. The pieces live in
+:mod:`otp_service.config`.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
-from typing import Literal, TypeVar
+from typing import Literal
 
 import msgspec
 
 from providers import ProviderSpec, VendorSettings, discover, load_vendor_settings
 
-__all__ = ("Settings", "SettingsError", "load_settings")
+from .config.known import SECRET_VARIABLES, unknown_variables
+from .config.problems import ConfigErrors, Problems, SettingsError
+from .config.secret_files import read_secret_files
+from .config.values import OTEL_MISSING, api_keys, log_level, number, otel_installed, redis_url, webotp_host
 
-T = TypeVar("T", int, float)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+__all__ = ("ConfigErrors", "Settings", "SettingsError", "load_settings")
 
-
-class SettingsError(ValueError):
-    pass
+_DEFAULT_ORDER = ("message_central", "gatum", "wavy", "instasent", "conectaline")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +49,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: tracing on when set
     otel_service_name: str = "otp-service"
+    metrics_port: int | None = None  # OTP_METRICS_PORT: /metrics there, not on the public port
+    workers: int = 1  # OTP_WORKERS, set by `serve --workers`: reported in the start-up line
     generated: dict[str, str] = msgspec.field(default_factory=dict)  # dev: what was generated, to print once
     warnings: list[str] = msgspec.field(default_factory=list)  # weak but accepted values, logged at start-up
 
@@ -58,6 +61,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def is_dev(self) -> bool:
         return self.env == "dev"
 
+    @property
+    def redis_kind(self) -> Literal["embedded", "cluster", "unix", "single"]:
+        """What kind of Redis the URL points at, for the start-up line (the URL may hold a password)."""
+        if self.redis_url is None:
+            return "embedded"
+        if self.redis_url.startswith("redis+cluster://"):
+            return "cluster"
+        return "unix" if self.redis_url.startswith("unix://") else "single"
+
     def secret_values(self) -> list[str]:
         """Everything that must never appear in a log line (used by the log redactor)."""
         values = [*self.api_keys.values(), self.pepper.decode(errors="ignore")]
@@ -67,125 +79,151 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return [v for v in values if len(v) >= 4]
 
 
-def _number(environ: Mapping[str, str], name: str, default: T, low: T, high: T) -> T:
-    """A bounded int or float variable (the type of ``default`` decides), or a SettingsError naming it."""
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    kind = type(default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
-    return value
+def _secret_variables(specs: Mapping[str, ProviderSpec]) -> list[str]:
+    """Every variable that may come from a file instead: ours and each adapter's secret fields."""
+    names = list(SECRET_VARIABLES)
+    for spec in specs.values():
+        names += [f"{spec.env_prefix}_{field.upper()}" for field in sorted(spec.settings_type.secret_fields)]
+    return names
 
 
-def _api_keys(raw: str) -> dict[str, str]:
-    keys: dict[str, str] = {}
-    for index, entry in enumerate(filter(None, (e.strip() for e in raw.split(","))), start=1):
-        name, sep, secret = entry.partition(":")
-        if not sep or not secret:
-            raise SettingsError(f"OTP_API_KEYS: entry {index} is not name:secret")
-        if not _NAME.match(name):
-            raise SettingsError(f"OTP_API_KEYS: entry {index} has an invalid client name (letters, digits, _.-)")
-        if name in keys:
-            raise SettingsError(f"OTP_API_KEYS: client name {name!r} appears twice")
-        if secret in keys.values():
-            raise SettingsError(f"OTP_API_KEYS: entry {index} reuses another client's secret")
-        keys[name] = secret
-    return keys
-
-
-def _vendors(environ: Mapping[str, str], specs: Mapping[str, ProviderSpec]) -> dict[str, VendorSettings]:
+def _vendors(
+    environ: Mapping[str, str], specs: Mapping[str, ProviderSpec], problems: Problems
+) -> tuple[dict[str, VendorSettings], set[str]]:
+    """The configured adapters' settings, and the names of those whose variables are wrong."""
     vendors: dict[str, VendorSettings] = {}
+    broken: set[str] = set()
     for name, spec in specs.items():
         if spec.dev_only:
             continue
         try:
             settings = load_vendor_settings(spec, environ)
         except ValueError as exc:
-            raise SettingsError(str(exc)) from exc
+            problems.add(str(exc))
+            broken.add(name)
+            continue
         if spec.is_configured(settings):
             vendors[name] = settings
-    return vendors
+    return vendors, broken
+
+
+def _provider_order(
+    environ: Mapping[str, str],
+    specs: Mapping[str, ProviderSpec],
+    vendors: dict[str, VendorSettings],
+    broken: set[str],
+    dev: bool,
+    problems: Problems,
+) -> list[str]:
+    raw_order = [p.strip() for p in environ.get("OTP_PROVIDERS", "").split(",") if p.strip()]
+    for name in raw_order:
+        if name not in specs:
+            problems.add(f"OTP_PROVIDERS: unknown provider {name!r} (known: {', '.join(sorted(specs))})")
+    for name in sorted({n for n in raw_order if raw_order.count(n) > 1}):
+        problems.add(f"OTP_PROVIDERS: {name!r} is listed twice")  # the live settings would refuse it at start
+    if "console" in raw_order and not dev:
+        problems.add("OTP_PROVIDERS: 'console' prints codes to the terminal and is refused outside development")
+    # A provider whose own variables are wrong was reported already: not "not configured" on top.
+    missing = [n for n in raw_order if n in specs and n != "console" and n not in vendors and n not in broken]
+    if missing:
+        first = specs[missing[0]].env_prefix
+        problems.add(f"OTP_PROVIDERS: {', '.join(missing)} listed but not configured (set {first}_* variables)")
+    order = [n for n in raw_order if n in specs] or [n for n in _DEFAULT_ORDER if n in vendors]
+    if dev:
+        order = order or ["console"]
+        with problems.collecting():
+            try:
+                vendors.setdefault("console", load_vendor_settings(specs["console"], environ))
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from exc
+    elif not order and not broken:
+        problems.add("OTP_PROVIDERS: production needs at least one configured provider (none is configured)")
+    return order
+
+
+def _required(problems: Problems, name: str, why: str) -> None:
+    if not problems.mentions(name):  # an unreadable OTP_PEPPER_FILE is the problem, not a missing pepper
+        problems.add(f"{name}: required in production ({why})")
 
 
 def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Settings:
+    """The settings, or :class:`ConfigErrors` listing every problem in ``environ`` at once."""
     specs = discover()
+    problems = Problems()
+    environ = read_secret_files(environ, _secret_variables(specs), problems)
     env = "dev" if force_dev else environ.get("OTP_ENV", "production").strip().lower() or "production"
     if env in ("development", "develop"):
         env = "dev"
     if env not in ("production", "dev"):
-        raise SettingsError(f"OTP_ENV: must be 'production' or 'dev', got {env!r}")
+        problems.add(f"OTP_ENV: must be 'production' or 'dev', got {env!r}")
     dev = env == "dev"
     generated: dict[str, str] = {}
 
-    api_keys = _api_keys(environ.get("OTP_API_KEYS", ""))
-    if not api_keys:
+    keys = problems.value(None, lambda: api_keys(environ.get("OTP_API_KEYS", "")))
+    if keys == {}:
         if not dev:
-            raise SettingsError("OTP_API_KEYS: required in production (comma-separated name:secret pairs)")
-        api_keys = {"dev": secrets.token_urlsafe(24)}
-        generated["OTP_API_KEYS"] = f"dev:{api_keys['dev']}"
+            _required(problems, "OTP_API_KEYS", "comma-separated name:secret pairs")
+        keys = {"dev": secrets.token_urlsafe(24)}
+        generated["OTP_API_KEYS"] = f"dev:{keys['dev']}"
 
     pepper = environ.get("OTP_PEPPER", "")
     if not pepper:
         if not dev:
-            raise SettingsError("OTP_PEPPER: required in production (a long random secret kept outside Redis)")
+            _required(problems, "OTP_PEPPER", "a long random secret kept outside Redis")
         pepper = secrets.token_urlsafe(32)
         generated["OTP_PEPPER"] = "(generated for this run: codes sent before a restart stop working)"
 
-    redis_url = environ.get("OTP_REDIS_URL") or None
-    if redis_url is None and not dev:
-        raise SettingsError("OTP_REDIS_URL: required in production (redis://, rediss:// or redis+cluster://)")
-    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://")):
-        raise SettingsError("OTP_REDIS_URL: must start with redis://, rediss://, unix:// or redis+cluster://")
+    raw_url = environ.get("OTP_REDIS_URL", "")
+    if not raw_url and not dev:
+        _required(problems, "OTP_REDIS_URL", "redis://, rediss://, unix:// or redis+cluster://")
+    url = problems.value(None, lambda: redis_url(raw_url)) if raw_url else None
 
-    vendors = _vendors(environ, specs)
-    raw_order = [p.strip() for p in environ.get("OTP_PROVIDERS", "").split(",") if p.strip()]
-    for name in raw_order:
-        if name not in specs:
-            raise SettingsError(f"OTP_PROVIDERS: unknown provider {name!r} (known: {', '.join(sorted(specs))})")
-    if "console" in raw_order and not dev:
-        raise SettingsError("OTP_PROVIDERS: 'console' prints codes to the terminal and is refused outside development")
-    missing = [n for n in raw_order if n != "console" and n not in vendors]
-    if missing:
-        first = specs[missing[0]].env_prefix
-        raise SettingsError(f"OTP_PROVIDERS: {', '.join(missing)} listed but not configured (set {first}_* variables)")
-    order = raw_order or [n for n in ("message_central", "gatum", "wavy", "instasent", "conectaline") if n in vendors]
-    if dev:
-        if not order:
-            order = ["console"]
-        try:
-            vendors.setdefault("console", load_vendor_settings(specs["console"], environ))
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from exc
-    elif not order:
-        raise SettingsError("OTP_PROVIDERS: production needs at least one configured provider (none is configured)")
+    vendors, broken = _vendors(environ, specs, problems)
+    order = _provider_order(environ, specs, vendors, broken, dev, problems)
 
     test_numbers = environ.get("OTP_TEST_NUMBERS", "").strip().lower()
     if test_numbers not in ("", "enabled", "disabled"):
-        raise SettingsError("OTP_TEST_NUMBERS: must be 'enabled' or unset")
+        problems.add("OTP_TEST_NUMBERS: must be 'enabled' or unset")
     log_format = environ.get("OTP_LOG_FORMAT", "console" if dev else "json")
     if log_format not in ("json", "console"):
-        raise SettingsError("OTP_LOG_FORMAT: must be 'json' or 'console'")
-    webotp = environ.get("OTP_WEBOTP_HOST", "").strip() or None
-    if webotp is not None and not re.match(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$", webotp):
-        raise SettingsError("OTP_WEBOTP_HOST: must be a bare host name such as example.com")
+        problems.add("OTP_LOG_FORMAT: must be 'json' or 'console'")
+    level = problems.value("INFO", lambda: log_level(environ.get("OTP_LOG_LEVEL", "")))
+    webotp = problems.value(None, lambda: webotp_host(environ.get("OTP_WEBOTP_HOST", "")))
+    otel_endpoint = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    if otel_endpoint is not None and not otel_installed():
+        problems.add(OTEL_MISSING)
+
+    def bounded(name: str, default: float, low: float, high: float) -> float:
+        return problems.value(default, lambda: number(environ, name, default, low, high))
+
+    def whole(name: str, default: int, low: int, high: int) -> int:
+        return problems.value(default, lambda: number(environ, name, default, low, high))
+
+    argon2_time_cost = whole("OTP_ARGON2_TIME_COST", 1, 1, 10)
+    argon2_memory_kib = whole("OTP_ARGON2_MEMORY_KIB", 8192, 1024, 1024 * 1024)
+    hash_threads = whole("OTP_HASH_THREADS", 4, 1, 64)
+    redis_timeout_s = bounded("OTP_REDIS_TIMEOUT_S", 2.0, 0.05, 60.0)
+    max_body_bytes = whole("OTP_MAX_BODY_BYTES", 8192, 1024, 1024 * 1024)
+    settings_cache_s = bounded("OTP_SETTINGS_CACHE_S", 0.5, 0.0, 1.0)
+    trusted_proxy_hops = whole("OTP_TRUSTED_PROXY_HOPS", 0, 0, 10)
+    workers = whole("OTP_WORKERS", 1, 1, 64)
+    metrics_port = whole("OTP_METRICS_PORT", 0, 1, 65535) or None
+    for error in unknown_variables(environ):
+        problems.add(error)
+    problems.raise_if_any()
 
     warnings = []
     if len(pepper) < 16:
         warnings.append("OTP_PEPPER: shorter than 16 characters; use a long random secret (e.g. 32+ characters)")
-    short = [name for name, secret in api_keys.items() if len(secret) < 16]
+    short = [name for name, secret in (keys or {}).items() if len(secret) < 16]
     if short:
         warnings.append(f"OTP_API_KEYS: secrets of {', '.join(short)} are shorter than 16 characters")
 
     return Settings(
         warnings=warnings,
         env="dev" if dev else "production",
-        redis_url=redis_url,
-        api_keys=api_keys,
+        redis_url=url,
+        api_keys=keys or {},
         admin_token=environ.get("OTP_ADMIN_TOKEN") or None,
         webhook_secret=environ.get("OTP_WEBHOOK_SECRET") or None,
         pepper=pepper.encode(),
@@ -193,16 +231,18 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         test_numbers_enabled=test_numbers == "enabled",
         providers=order,
         vendors=vendors,
-        argon2_time_cost=_number(environ, "OTP_ARGON2_TIME_COST", 1, 1, 10),
-        argon2_memory_kib=_number(environ, "OTP_ARGON2_MEMORY_KIB", 8192, 1024, 1024 * 1024),
-        hash_threads=_number(environ, "OTP_HASH_THREADS", 4, 1, 64),
-        redis_timeout_s=_number(environ, "OTP_REDIS_TIMEOUT_S", 2.0, 0.05, 60.0),
-        max_body_bytes=_number(environ, "OTP_MAX_BODY_BYTES", 8192, 1024, 1024 * 1024),
-        settings_cache_s=_number(environ, "OTP_SETTINGS_CACHE_S", 0.5, 0.0, 1.0),
-        trusted_proxy_hops=_number(environ, "OTP_TRUSTED_PROXY_HOPS", 0, 0, 10),
-        log_format=log_format,  # type: ignore[arg-type]
-        log_level=environ.get("OTP_LOG_LEVEL", "INFO").upper(),
-        otel_endpoint=environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+        argon2_time_cost=argon2_time_cost,
+        argon2_memory_kib=argon2_memory_kib,
+        hash_threads=hash_threads,
+        redis_timeout_s=redis_timeout_s,
+        max_body_bytes=max_body_bytes,
+        settings_cache_s=settings_cache_s,
+        trusted_proxy_hops=trusted_proxy_hops,
+        workers=workers,
+        log_format="console" if log_format == "console" else "json",
+        log_level=level,
+        otel_endpoint=otel_endpoint,
         otel_service_name=environ.get("OTEL_SERVICE_NAME") or "otp-service",
+        metrics_port=metrics_port,
         generated=generated,
     )

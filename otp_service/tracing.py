@@ -3,13 +3,16 @@
 When the variable is unset nothing from OpenTelemetry is imported, so tracing costs nothing. When set,
 spans go to the OTLP/HTTP exporter (which reads the standard ``OTEL_*`` variables itself). Webhook
 routes are never traced: their path holds the webhook secret, and span attributes record paths.
+Set without the ``otel`` extra installed, the settings refuse to load with a clear message (a
+cluster may inject this standard variable into every container).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .settings import Settings, SettingsError
+from .config.values import OTEL_MISSING
+from .settings import ConfigErrors, Settings
 
 __all__ = ("Tracing", "tracing_for")
 
@@ -36,9 +39,7 @@ def tracing_for(settings: Settings) -> Tracing | None:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError as exc:
-        raise SettingsError(
-            "OTEL_EXPORTER_OTLP_ENDPOINT: set, but tracing needs the extra: pip install 'otp-service[otel]'"
-        ) from exc
+        raise ConfigErrors([OTEL_MISSING]) from exc  # load_settings reports this first; kept for direct callers
     resource = Resource.create({"service.name": settings.otel_service_name})
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

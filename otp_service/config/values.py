@@ -1,0 +1,109 @@
+"""Parsers for single variables; each raises :class:`SettingsError` naming the variable it read."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Mapping
+from typing import TypeVar
+
+from redis.connection import parse_url
+
+from .problems import SettingsError
+
+__all__ = (
+    "LOG_LEVELS",
+    "OTEL_MISSING",
+    "api_keys",
+    "log_level",
+    "number",
+    "otel_installed",
+    "redis_url",
+    "webotp_host",
+)
+
+T = TypeVar("T", int, float)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+OTEL_MISSING = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT: set, but tracing needs the `otel` extra, which is not installed: "
+    "install otp-service[otel] or unset the variable"
+)
+# What otp_service.tracing imports when tracing is on.
+_OTEL_MODULES = (
+    "litestar.plugins.opentelemetry",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.sdk.trace",
+)
+
+
+def number(environ: Mapping[str, str], name: str, default: T, low: T, high: T) -> T:
+    """A bounded int or float variable (the type of ``default`` decides)."""
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    kind = type(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def api_keys(raw: str) -> dict[str, str]:
+    """``name:secret,name2:secret2``; errors say which entry, never which secret."""
+    keys: dict[str, str] = {}
+    for index, entry in enumerate(filter(None, (e.strip() for e in raw.split(","))), start=1):
+        name, sep, secret = entry.partition(":")
+        if not sep or not secret:
+            raise SettingsError(f"OTP_API_KEYS: entry {index} is not name:secret")
+        if not _NAME.match(name):
+            raise SettingsError(f"OTP_API_KEYS: entry {index} has an invalid client name (letters, digits, _.-)")
+        if name in keys:
+            raise SettingsError(f"OTP_API_KEYS: client name {name!r} appears twice")
+        if secret in keys.values():
+            raise SettingsError(f"OTP_API_KEYS: entry {index} reuses another client's secret")
+        keys[name] = secret
+    return keys
+
+
+def redis_url(url: str) -> str:
+    """The URL when redis-py can read it (it may hold a password: never echoed)."""
+    if not url.startswith(_SCHEMES):
+        raise SettingsError("OTP_REDIS_URL: must start with redis://, rediss://, unix:// or redis+cluster://")
+    single = "redis://" + url.removeprefix("redis+cluster://") if url.startswith("redis+cluster://") else url
+    try:
+        parsed = parse_url(single)  # type: ignore[no-untyped-call]  # redis-py's own parser (urllib)
+    except ValueError as exc:
+        raise SettingsError(f"OTP_REDIS_URL: not a valid URL ({exc})") from None
+    if url.startswith("unix://") and not parsed.get("path"):
+        raise SettingsError("OTP_REDIS_URL: unix:// needs the socket's path, e.g. unix:///run/redis.sock")
+    return url
+
+
+def log_level(raw: str) -> str:
+    level = raw.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"OTP_LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)} (any case), got {raw!r}")
+    return level
+
+
+def webotp_host(raw: str) -> str | None:
+    host = raw.strip() or None
+    if host is not None and not _HOST.match(host):
+        raise SettingsError("OTP_WEBOTP_HOST: must be a bare host name such as example.com")
+    return host
+
+
+def otel_installed() -> bool:
+    """Whether the ``otel`` extra is importable (imported only when tracing is asked for)."""
+    try:
+        for module in _OTEL_MODULES:
+            importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
