@@ -144,7 +144,7 @@ class InstasentSms:
         status = response.status_code
         if status == 429:
             raise ProviderUnavailable(self.name, f"rate limited (HTTP 429){_reset_hint(response)}", status_code=429)
-        if status in (401, 403) or status >= 500:
+        if status in (401, 403) or _http.unavailable(status):
             _http.raise_for_status(self.name, response)
         error = _http.decode_or_none(_ERROR, response)
         message = error.message if error is not None and isinstance(error.message, str) else response.text

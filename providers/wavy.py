@@ -127,7 +127,7 @@ class WavySender:
             vendor_code, message = self._error(response)
             if vendor_code is not None:
                 vendor_code = _http.scrub(vendor_code, secrets=secrets, to=to, message=text)
-            if status == 429 or status >= 500 or status in (401, 403):
+            if _http.unavailable(status) or status in (401, 403):
                 _http.raise_for_status(self.name, response, vendor_code=vendor_code)
             reason = _http.scrub(message, secrets=secrets, to=to, message=text) if message else "no reason given"
             raise ProviderRejected(
