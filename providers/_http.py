@@ -1,7 +1,7 @@
 """The one place where httpx failures become provider errors.
 
 Adapters call :func:`call` and :func:`decode` and never catch httpx exceptions themselves, so every
-vendor maps network trouble the same way (STYLE.md rule 3). The distinction that matters is whether
+vendor maps network trouble the same way. The distinction that matters is whether
 the request may have reached the vendor: a connect failure certainly did not, a read timeout after a
 send may have delivered the message and must not be retried on another provider with a new code.
 """
