@@ -95,6 +95,7 @@ FAILURES: list[tuple[str, Failure, type[ProviderError], int | None]] = [
     ("http_503", echoing(503), ProviderUnavailable, 503),
     ("http_429", echoing(429), ProviderUnavailable, 429),
     ("http_401_persisting", echoing(401, ECHO), ProviderAuthError, 401),
+    ("http_403_persisting", echoing(403, ECHO), ProviderAuthError, 403),
     ("http_400", echoing(400, ECHO, business=True), ProviderRejected, 400),
     ("http_200_html", answering(200, HTML, "text/html"), ProviderProtocolError, 200),
     ("http_200_truncated_json", answering(200, b'{"data": {"id": ', "application/json"), ProviderProtocolError, 200),

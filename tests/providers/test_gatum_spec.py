@@ -10,17 +10,14 @@ import pytest
 
 from providers.base import (
     DeliveryStatus,
-    Msisdn,
     ReceiptError,
 )
 from providers.gatum import SPEC, GatumSettings, parse_receipts
 from providers.registry import load_vendor_settings
 from tests.fakes.gatum import SETTINGS, env
 
-TO = Msisdn("380", "957225759")
 CODE = "482913"
 TEXT = f"Your verification code is {CODE}"
-REF = "vf_01HZXK3T9Q"
 
 
 # --- settings and spec ------------------------------------------------------------------------------
