@@ -1,7 +1,8 @@
 """Conectaline WebSMS: plain SMS carrying our code. PROVISIONAL: most of this contract is a guess.
 
 Only the authentication page of the vendor docs was retrievable [doc]; everything about sending
-comes from the vendor's curl/PHP examples in the seed documents [seed] (PROVIDERS.md section 5).
+comes from the vendor's curl/PHP examples [seed] (https://websms.conectaline.com/docs/ejemplos-api/1026;
+markers as in :mod:`providers`).
 Capture a real reply before trusting the parsing below. Design decisions:
 
 * Two credential kinds [doc]: the fixed token of an "API" user (``CONECTALINE_API_TOKEN``), or

@@ -1,11 +1,12 @@
 """Gatum (Sempico Solutions) REST API: an :class:`~providers.base.SmsSender`.
 
-Design decisions (facts from PROVIDERS.md section 2; [guess] marks what no source showed):
+Design decisions (vendor docs: https://restapi.gatum.io/desc/ and the Postman collection
+https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`providers`):
 
 * Login is Gatum's two-step "OAuth": ``/v1/authorize`` trades the web-cabinet username and password for
   an ``authorization_code``, ``/v1/accesstoken`` trades that for an ``access_token`` with a Unix
-  ``expires_at`` (years ahead in the SDK examples). The token is cached with its expiry, fetched lazily
-  under an :class:`asyncio.Lock` (N concurrent first sends do one login), renewed five minutes before
+  ``expires_at`` (years ahead in the SDK examples). The token is kept in a :class:`~providers._token.TokenCache`
+  (N concurrent first sends do one login), renewed five minutes before
   ``expires_at``, and a 401/403 from ``/v1/send`` triggers one re-login and one retry. A missing
   ``expires_at`` is treated as one hour [guess]. A permanent token made in the web cabinet
   (``GATUM_ACCESS_TOKEN``) skips the login; when it is refused the adapter logs in with

@@ -1,6 +1,7 @@
 """Message Central: VerifyNow (the vendor makes, sends and checks the code) or Message Now (our text).
 
-Why it looks the way it does (facts from PROVIDERS.md section 1):
+Why it looks the way it does (vendor docs, v3: https://www.messagecentral.com/product/verify-now/api-india;
+markers as in :mod:`providers`):
 
 * One settings struct, two classes. ``mode=verify_now`` builds :class:`MessageCentralVerify` (a
   VerificationProvider); ``mode=sms`` builds :class:`MessageCentralSms` (an SmsSender) that sends our

@@ -1,6 +1,7 @@
 """Wavy (Sinch LatAm, formerly Movile) HTTPS API: an :class:`~providers.base.SmsSender`.
 
-Design decisions (facts from PROVIDERS.md section 3; [guess] marks what no source showed):
+Design decisions (vendor docs: https://docs.sinch.com/technical-documentation/api-and-integrations/sms-api and
+https://docs-latam.wavy.global; markers as in :mod:`providers`):
 
 * Authentication is two static headers, ``UserName`` and ``AuthenticationToken`` [doc]. There is no
   login step, so nothing to refresh: a 401/403 is a :class:`ProviderAuthError` at once.

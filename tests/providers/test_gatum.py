@@ -243,6 +243,25 @@ async def test_refused_permanent_token_without_credentials_is_an_auth_error(fake
     assert_clean(caught.value, "revoked-cabinet-token")
 
 
+async def test_without_any_credential_the_send_fails_before_any_request(fake: FakeGatum) -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as client:
+        with pytest.raises(ProviderAuthError):
+            await GatumSender(GatumSettings(base_url="https://gatum.test", sender="Verify"), client).send(
+                TO, TEXT, reference=REF
+            )
+    assert fake.requests == []
+
+
+async def test_login_refused_without_a_readable_body_is_an_auth_error(fake: FakeGatum) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, text="<html>Unauthorized</html>")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ProviderAuthError) as caught:
+            await build(client).send(TO, TEXT, reference=REF)
+    assert caught.value.detail == "login refused at /v1/authorize (HTTP 401)"
+
+
 async def test_refused_permanent_token_falls_back_to_login_when_credentials_are_set(fake: FakeGatum) -> None:
     settings = GatumSettings(
         base_url="https://gatum.test", access_token="revoked", username="otp-test", password=PASSWORD, sender="Verify"
