@@ -17,9 +17,8 @@ from providers import (
     ProviderProtocolError,
     ProviderRejected,
     ProviderUnavailable,
-    SmsSender,
 )
-from providers.conectaline import SPEC, ConectalineSettings, ConectalineSms, token_lifetime
+from providers.conectaline import ConectalineSettings, ConectalineSms, token_lifetime
 from tests.fakes.conectaline import (
     API_TOKEN,
     CONFIGURATION,
@@ -102,12 +101,7 @@ async def test_fixed_token_send_posts_form_with_api_token_and_international_digi
     assert fake.messages[0]["to"] == "34600100200"
     assert fake.messages[0]["auth"] == "api_token"
     assert fake.logins == 0
-
-
-async def test_adapter_satisfies_the_sms_sender_protocol(fixed: ConectalineSms) -> None:
-    assert isinstance(fixed, SmsSender)
-    assert fixed.name == SPEC.name == "conectaline"
-    assert fixed.max_length == 459
+    assert fixed.max_length == 459  # three GSM-7 parts; name and protocol are checked by the shared battery
 
 
 async def test_default_base_url_is_the_public_api() -> None:

@@ -132,16 +132,27 @@ async def test_error_replies_echoing_every_secret_are_scrubbed(case: Adapter, co
         assert_clean(info.value, case.forbidden())
 
 
-async def test_a_persisting_401_renews_credentials_once_and_retries_once(case: Adapter, connect: Connect) -> None:
-    adapter, network = connect(case, echoing(401, ECHO))
-    with pytest.raises(ProviderAuthError):
+CREDENTIAL_HEADERS = ("Authorization", "X-Access-Token", "authToken", "AuthenticationToken")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_persisting_refusal_renews_credentials_once_and_retries_once(
+    case: Adapter, connect: Connect, status: int
+) -> None:
+    adapter, network = connect(case, echoing(status, ECHO))
+    with pytest.raises(ProviderAuthError) as info:
         await case.exercise(adapter)
+    assert info.value.status_code == status
     if case.renews_credentials:
         assert len(network.deliveries) == 2  # the first try, then one retry with fresh credentials
         assert network.fake.logins == 2  # the first login, then exactly one renewal
     else:
         assert len(network.deliveries) == 1  # a static credential cannot be renewed: no retry
         assert network.others == []
+    sent = [
+        r.headers[h].removeprefix("Bearer ") for r in network.deliveries for h in CREDENTIAL_HEADERS if h in r.headers
+    ]
+    assert_clean(info.value, [*case.forbidden(), *sent])  # not even the token that was refused
 
 
 @pytest.mark.parametrize(
