@@ -1,8 +1,9 @@
 """What every provider test shares: a fake clock, the leak check, and each adapter wired to its fake.
 
 :data:`ADAPTERS` lists every adapter under test with its vendor fake and settings; the ``case``
-fixture runs a test once per adapter, and ``connect`` builds fake -> :class:`Network` -> httpx client
--> adapter for one of them, with failures injected on the delivering request or on the login.
+fixture runs a test once per adapter. ``fake`` -> ``client`` -> ``adapter`` wire the case's fake to its
+adapter (a vendor's module overrides ``case`` to use them); ``connect`` builds the same chain on demand,
+with failures injected on the delivering request or on the login, and settings overridden.
 """
 
 from __future__ import annotations
@@ -165,6 +166,25 @@ def case(request: pytest.FixtureRequest) -> Adapter:
     """Every adapter in turn; narrow it with ``@pytest.mark.parametrize("case", [...], indirect=True)``."""
     adapter: Adapter = request.param
     return adapter
+
+
+@pytest.fixture
+def fake(case: Adapter) -> Any:
+    """``case``'s vendor fake. A vendor's test module picks its adapter by overriding ``case``."""
+    return case.make_fake()
+
+
+@pytest.fixture
+async def client(case: Adapter, fake: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client whose every request reaches ``fake`` (through a :class:`Network` with no failure)."""
+    async with httpx.AsyncClient(transport=httpx.MockTransport(Network(case, fake))) as http:
+        yield http
+
+
+@pytest.fixture
+def adapter(case: Adapter, client: httpx.AsyncClient) -> Any:
+    """``case``'s adapter with its test settings, on ``client``."""
+    return case.build(case.settings, client)
 
 
 class Connect(Protocol):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
 import httpx
@@ -29,7 +28,7 @@ from tests.fakes.conectaline import (
     build,
     build_login,
 )
-from tests.providers.conftest import Clock
+from tests.providers.conftest import BY_ID, Adapter, Clock
 from tests.providers.conftest import assert_clean as assert_free_of
 
 TO = Msisdn("34", "600100200")
@@ -45,14 +44,8 @@ def assert_clean(exc: ProviderError) -> None:
 
 
 @pytest.fixture
-def fake() -> FakeConectaline:
-    return FakeConectaline()
-
-
-@pytest.fixture
-async def client(fake: FakeConectaline) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as c:
-        yield c
+def case() -> Adapter:
+    return BY_ID["conectaline-api_token"]
 
 
 @pytest.fixture

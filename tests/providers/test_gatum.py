@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,7 +18,7 @@ from providers.base import (
 )
 from providers.gatum import GatumSender, GatumSettings, parse_receipts
 from tests.fakes.gatum import PASSWORD, SETTINGS, FakeGatum, build
-from tests.providers.conftest import Clock
+from tests.providers.conftest import BY_ID, Adapter, Clock
 from tests.providers.conftest import assert_clean as assert_free_of
 
 TO = Msisdn("380", "957225759")
@@ -33,14 +32,8 @@ def assert_clean(error: BaseException, *extra: str) -> None:
 
 
 @pytest.fixture
-def fake() -> FakeGatum:
-    return FakeGatum()
-
-
-@pytest.fixture
-async def client(fake: FakeGatum) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as client:
-        yield client
+def case() -> Adapter:
+    return BY_ID["gatum"]
 
 
 @pytest.fixture

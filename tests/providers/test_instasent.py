@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import msgspec
 import pytest
@@ -19,7 +17,8 @@ from providers import (
     SmsSender,
 )
 from providers.instasent import SPEC, InstasentSettings, InstasentSms, client_id_for, parse_receipts
-from tests.fakes.instasent import TOKEN, FakeInstasent, build
+from tests.fakes.instasent import TOKEN, FakeInstasent
+from tests.providers.conftest import BY_ID, Adapter
 from tests.providers.conftest import assert_clean as assert_free_of
 
 TO = Msisdn("34", "600100200")
@@ -29,27 +28,16 @@ REF = "vf_7Hq2ZkR9mXb4"
 FORBIDDEN = (CODE, TEXT, TOKEN, TO.e164, TO.digits, TO.national_number)
 
 
-@pytest.fixture
-def fake() -> FakeInstasent:
-    return FakeInstasent()
-
-
-@pytest.fixture
-async def client(fake: FakeInstasent) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as c:
-        yield c
-
-
-@pytest.fixture
-def adapter(client: httpx.AsyncClient) -> InstasentSms:
-    return build(client)
-
-
 def only_json(fake: FakeInstasent) -> dict[str, object]:
     (request,) = fake.requests
     body = msgspec.json.decode(request.content)
     assert isinstance(body, dict)
     return body
+
+
+@pytest.fixture
+def case() -> Adapter:
+    return BY_ID["instasent"]
 
 
 def assert_clean(exc: ProviderError) -> None:

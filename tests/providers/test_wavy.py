@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from providers.base import (
 from providers.registry import load_vendor_settings
 from providers.wavy import SPEC, WavySender, WavySettings, parse_receipts
 from tests.fakes.wavy import SETTINGS, TOKEN, USERNAME, FakeWavy, build, env
+from tests.providers.conftest import BY_ID, Adapter
 from tests.providers.conftest import assert_clean as assert_free_of
 
 TO = Msisdn("55", "11987654321")
@@ -32,14 +32,8 @@ REF = "vf_01HZXK3T9Q"
 
 
 @pytest.fixture
-def fake() -> FakeWavy:
-    return FakeWavy()
-
-
-@pytest.fixture
-async def client(fake: FakeWavy) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as client:
-        yield client
+def case() -> Adapter:
+    return BY_ID["wavy"]
 
 
 @pytest.fixture
