@@ -1,4 +1,10 @@
-"""Delivery adapters. Depends only on httpx and msgspec; never imports otp_service or Litestar."""
+"""Delivery adapters. Depends only on httpx and msgspec; never imports otp_service or Litestar.
+
+Adapter docstrings mark where each fact about a vendor comes from: [doc] the vendor's own
+documentation (the page each module cites), [code] public code such as the vendor's SDKs,
+[seed] the vendor's example material, not independently confirmed, [guess] our inference, to be
+checked against a real reply before relying on it.
+"""
 
 from .base import (
     Channel,

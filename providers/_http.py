@@ -1,7 +1,7 @@
 """The one place where httpx failures become provider errors.
 
 Adapters call :func:`call` and :func:`decode` and never catch httpx exceptions themselves, so every
-vendor maps network trouble the same way (STYLE.md rule 3). The distinction that matters is whether
+vendor maps network trouble the same way. The distinction that matters is whether
 the request may have reached the vendor: a connect failure certainly did not, a read timeout after a
 send may have delivered the message and must not be retried on another provider with a new code.
 """
@@ -27,12 +27,30 @@ from .base import (
     VendorSettings,
 )
 
-__all__ = ("call", "decode", "decode_or_none", "decode_receipt", "raise_for_status", "scrub", "snippet")
+__all__ = (
+    "call",
+    "decode",
+    "decode_or_none",
+    "decode_receipt",
+    "raise_for_status",
+    "scrub",
+    "snippet",
+    "unavailable",
+)
 
 T = TypeVar("T")
 
 _SNIPPET_LEN = 200
 _DIGIT_RUN = re.compile(r"\d{4,}")  # a code, or part of a number in a format we did not send
+
+
+def unavailable(status: int) -> bool:
+    """Whether an HTTP status says the vendor cannot serve anyone right now (429, 5xx).
+
+    Such a reply is :class:`ProviderUnavailable` whatever its body says: nothing was accepted, so
+    another provider may be tried. Every adapter asks this before reading a body.
+    """
+    return status == 429 or status >= 500
 
 
 def scrub(text: str, *, secrets: Iterable[str] = (), to: Msisdn | None = None, message: str | None = None) -> str:
@@ -124,7 +142,7 @@ def raise_for_status(
     if status < 300:
         return
     detail = f"HTTP {status}"
-    if status == 429 or status >= 500:
+    if unavailable(status):
         raise ProviderUnavailable(provider, detail, status_code=status, vendor_code=vendor_code)
     if status in (401, 403):
         raise ProviderAuthError(provider, detail, status_code=status, vendor_code=vendor_code)

@@ -1,7 +1,8 @@
 """Conectaline WebSMS: plain SMS carrying our code. PROVISIONAL: most of this contract is a guess.
 
 Only the authentication page of the vendor docs was retrievable [doc]; everything about sending
-comes from the vendor's curl/PHP examples in the seed documents [seed] (PROVIDERS.md section 5).
+comes from the vendor's curl/PHP examples [seed] (https://websms.conectaline.com/docs/ejemplos-api/1026;
+markers as in :mod:`providers`).
 Capture a real reply before trusting the parsing below. Design decisions:
 
 * Two credential kinds [doc]: the fixed token of an "API" user (``CONECTALINE_API_TOKEN``), or
@@ -40,7 +41,6 @@ Capture a real reply before trusting the parsing below. Design decisions:
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -52,6 +52,7 @@ import httpx
 import msgspec
 
 from . import _http
+from ._token import Grant, TokenCache
 from .base import (
     DeliveryStatus,
     DeliveryUpdate,
@@ -124,22 +125,18 @@ class ConectalineSms:
         base = settings.base_url.rstrip("/")
         self._login_url = f"{base}/v1/login"
         self._push_url = f"{base}/v1/push/simple"
-        self._token: str | None = None
-        self._renew_at = 0.0  # self._clock() after which the temporary token is fetched again
-        self._lock = asyncio.Lock()
+        self._tokens = TokenCache(self._login, clock=clock)  # temporary tokens only: a fixed one is never renewed
         self._secrets = (settings.api_token, settings.password, settings.email)
 
     async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
         form = {"configuration_name": self._settings.configuration_name, "message": text, "numbers": to.digits}
         if self._settings.api_token:
             return await self._push({**form, "api_token": self._settings.api_token}, {}, to, text)
-        token = await self._temporary_token()
+        token = await self._tokens.get()
         try:
             return await self._push(form, {"Authorization": f"Bearer {token}"}, to, text)
         except ProviderAuthError:
-            if self._token == token:  # concurrent sends that failed with it renew it only once
-                self._token = None
-        token = await self._temporary_token()
+            token = await self._tokens.renew(token)
         return await self._push(form, {"Authorization": f"Bearer {token}"}, to, text)
 
     # --- sending -------------------------------------------------------------------------------
@@ -156,7 +153,7 @@ class ConectalineSms:
             headers={"Accept": "application/json", **headers},
         )
         status = response.status_code
-        if status == 429 or status >= 500:
+        if _http.unavailable(status):
             _http.raise_for_status(self.name, response)
         body = self._decode(response, to, text)
         if body.data is not None:
@@ -196,18 +193,7 @@ class ConectalineSms:
 
     # --- temporary token -----------------------------------------------------------------------
 
-    async def _temporary_token(self) -> str:
-        if self._token is not None and self._clock() < self._renew_at:
-            return self._token
-        async with self._lock:
-            if self._token is not None and self._clock() < self._renew_at:
-                return self._token
-            token, lifetime = await self._login()
-            self._token = token
-            self._renew_at = self._clock() + lifetime - min(60.0, lifetime * 0.1)
-            return token
-
-    async def _login(self) -> tuple[str, float]:
+    async def _login(self) -> Grant:
         response = await _http.call(
             self._client,
             self.name,
@@ -219,7 +205,7 @@ class ConectalineSms:
             headers={"Accept": "application/json"},
         )
         status = response.status_code
-        if status == 429 or status >= 500:
+        if _http.unavailable(status):
             _http.raise_for_status(self.name, response)
         try:
             body = _ENVELOPE.decode(response.content)
@@ -243,7 +229,8 @@ class ConectalineSms:
             raise ProviderProtocolError(self.name, f"login reply without a token: {exc}", status_code=status) from exc
         if not data.token:
             raise ProviderProtocolError(self.name, "login reply with an empty token", status_code=status)
-        return data.token, token_lifetime(data.expires_in, data.expires_at, now=time.time())
+        lifetime = token_lifetime(data.expires_in, data.expires_at, now=time.time())
+        return Grant(data.token, lifetime - min(60.0, lifetime * 0.1))  # renewed a little before it expires
 
 
 def token_lifetime(expires_in: Any, expires_at: Any, *, now: float) -> float:

@@ -1,11 +1,12 @@
 """Gatum (Sempico Solutions) REST API: an :class:`~providers.base.SmsSender`.
 
-Design decisions (facts from PROVIDERS.md section 2; [guess] marks what no source showed):
+Design decisions (vendor docs: https://restapi.gatum.io/desc/ and the Postman collection
+https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`providers`):
 
 * Login is Gatum's two-step "OAuth": ``/v1/authorize`` trades the web-cabinet username and password for
   an ``authorization_code``, ``/v1/accesstoken`` trades that for an ``access_token`` with a Unix
-  ``expires_at`` (years ahead in the SDK examples). The token is cached with its expiry, fetched lazily
-  under an :class:`asyncio.Lock` (N concurrent first sends do one login), renewed five minutes before
+  ``expires_at`` (years ahead in the SDK examples). The token is kept in a :class:`~providers._token.TokenCache`
+  (N concurrent first sends do one login), renewed five minutes before
   ``expires_at``, and a 401/403 from ``/v1/send`` triggers one re-login and one retry. A missing
   ``expires_at`` is treated as one hour [guess]. A permanent token made in the web cabinet
   (``GATUM_ACCESS_TOKEN``) skips the login; when it is refused the adapter logs in with
@@ -33,7 +34,6 @@ Design decisions (facts from PROVIDERS.md section 2; [guess] marks what no sourc
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 import time
@@ -44,6 +44,7 @@ import httpx
 import msgspec
 
 from . import _http
+from ._token import Grant, TokenCache
 from .base import (
     DeliveryStatus,
     DeliveryUpdate,
@@ -64,6 +65,7 @@ _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}")
 _REFRESH_MARGIN_S = 300.0  # renew this long before the vendor's expires_at
 _DEFAULT_TOKEN_TTL_S = 3600.0  # when /v1/accesstoken omits expires_at [guess]
 _MIN_TOKEN_USE_S = 60.0
+_NO_LOGIN = "access token refused and no username/password to log in with"
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 _T = TypeVar("_T")
@@ -198,37 +200,16 @@ class GatumSender:
         self._client = client
         self._clock = clock  # wall clock: expires_at is Unix time
         self._base = settings.base_url.rstrip("/")
-        self._lock = asyncio.Lock()
-        self._token: str | None = settings.access_token or None
-        self._expires_at = math.inf if settings.access_token else 0.0
         self._can_login = bool(settings.username and settings.password)
+        permanent = Grant(settings.access_token, math.inf) if settings.access_token else None
+        self._tokens = TokenCache(self._login, clock=clock, initial=permanent)
         self._secrets = tuple(s for s in (settings.username, settings.password, settings.access_token) if s)
 
     # --- token ----------------------------------------------------------------------------------
 
-    def _usable_token(self, stale: str | None) -> str | None:
-        token = self._token
-        if token is None or token == stale or self._clock() >= self._expires_at - _REFRESH_MARGIN_S:
-            return None
-        return token
-
-    async def _access_token(self, *, stale: str | None = None) -> str:
-        """The cached token, or a new one if it is missing, near expiry, or is ``stale`` (just refused)."""
-        token = self._usable_token(stale)
-        if token is not None:
-            return token
-        async with self._lock:
-            token = self._usable_token(stale)  # another task may have logged in while we waited
-            if token is not None:
-                return token
-            if not self._can_login:
-                raise ProviderAuthError(self.name, "access token refused and no username/password to log in with")
-            self._token = None
-            token, expires_at = await self._login()
-            self._token, self._expires_at = token, expires_at
-            return token
-
-    async def _login(self) -> tuple[str, float]:
+    async def _login(self) -> Grant:
+        if not self._can_login:
+            raise ProviderAuthError(self.name, _NO_LOGIN)
         settings = self._settings
         response = await _http.call(
             self._client,
@@ -254,12 +235,12 @@ class GatumSender:
         expires_at = now + _DEFAULT_TOKEN_TTL_S if granted.expires_at is None else float(granted.expires_at)
         # A token reported as (nearly) expired, e.g. under clock skew, is still used for a minute rather
         # than logging in on every send; a 401 renews it anyway.
-        return granted.access_token, max(expires_at, now + _REFRESH_MARGIN_S + _MIN_TOKEN_USE_S)
+        return Grant(granted.access_token, max(expires_at - now - _REFRESH_MARGIN_S, _MIN_TOKEN_USE_S))
 
     def _login_data(self, response: httpx.Response, step: str, shape: type[_T]) -> _T:
         """``data`` of a login step's reply, or the error the failure maps to."""
         status = response.status_code
-        if status == 429 or status >= 500:
+        if _http.unavailable(status):
             _http.raise_for_status(self.name, response)
         envelope = _http.decode_or_none(_ENVELOPE, response)
         if envelope is not None and not envelope.status:
@@ -294,10 +275,12 @@ class GatumSender:
                 "delivery": True,
             }
         ]
-        token = await self._access_token()
+        token = await self._tokens.get()
         response = await self._post_send(token, body)
         if self._auth_refused(response):
-            token = await self._access_token(stale=token)
+            if not self._can_login:  # the refused permanent token stays: there is nothing to replace it with
+                raise ProviderAuthError(self.name, _NO_LOGIN)
+            token = await self._tokens.renew(token)
             response = await self._post_send(token, body)
             if self._auth_refused(response):
                 raise ProviderAuthError(
@@ -328,7 +311,7 @@ class GatumSender:
 
     def _receipt(self, response: httpx.Response, to: Msisdn, text: str) -> SendReceipt:
         status = response.status_code
-        if status == 429 or status >= 500:
+        if _http.unavailable(status):
             _http.raise_for_status(self.name, response)
         envelope = _http.decode_or_none(_ENVELOPE, response)
         secrets = (text, to.digits, to.national_number, *self._secrets)  # an echoed number shows as ***

@@ -1,6 +1,6 @@
 """Instasent: plain SMS carrying our code, through the transactional API.
 
-Design decisions (facts are from PROVIDERS.md section 4; their markers are repeated here):
+Design decisions (vendor docs: https://docs.instasent.com, Transactional API; markers as in :mod:`providers`):
 
 * The default base URL is the transactional API (``/transactional/v1``) because only it pushes
   delivery receipts [doc]. The legacy ``https://api.instasent.com`` serves the same ``POST /sms``
@@ -12,8 +12,8 @@ Design decisions (facts are from PROVIDERS.md section 4; their markers are repea
   since Instasent refuses non-GSM characters without it [code]; we do not send it for plain text so
   the vendor has no reason to bill 70-character UCS-2 parts for it [guess].
 * ``clientId`` must be unique per SMS [doc], while our reference (the verification id) is reused by
-  every resend of a verification (API.md). Sending the bare reference could get a resend refused or
-  silently deduplicated. So the adapter sends ``<reference>-<6 hex>`` and the receipt parser strips
+  every resend of a verification. Sending the bare reference could get a resend refused or
+  silently deduplicated. So the adapter sends ``<reference>-<4 hex>`` and the receipt parser strips
   that suffix: receipts still carry our verification id. A reference too long for the 40-character
   limit is not sent at all (receipts then match on the message id), rather than truncated into a
   value that would match nothing.
@@ -144,7 +144,7 @@ class InstasentSms:
         status = response.status_code
         if status == 429:
             raise ProviderUnavailable(self.name, f"rate limited (HTTP 429){_reset_hint(response)}", status_code=429)
-        if status in (401, 403) or status >= 500:
+        if status in (401, 403) or _http.unavailable(status):
             _http.raise_for_status(self.name, response)
         error = _http.decode_or_none(_ERROR, response)
         message = error.message if error is not None and isinstance(error.message, str) else response.text

@@ -1,6 +1,7 @@
 """Message Central: VerifyNow (the vendor makes, sends and checks the code) or Message Now (our text).
 
-Why it looks the way it does (facts from PROVIDERS.md section 1):
+Why it looks the way it does (vendor docs, v3: https://www.messagecentral.com/product/verify-now/api-india;
+markers as in :mod:`providers`):
 
 * One settings struct, two classes. ``mode=verify_now`` builds :class:`MessageCentralVerify` (a
   VerificationProvider); ``mode=sms`` builds :class:`MessageCentralSms` (an SmsSender) that sends our
@@ -26,7 +27,6 @@ Why it looks the way it does (facts from PROVIDERS.md section 1):
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import functools
@@ -39,6 +39,7 @@ import httpx
 import msgspec
 
 from . import _http
+from ._token import Grant, TokenCache
 from .base import (
     CheckOutcome,
     DeliveryStatus,
@@ -152,70 +153,36 @@ def _jwt_exp(token: str) -> float | None:
         return None
 
 
-class _TokenCache:
-    """One token per adapter, fetched lazily under a lock and renewed before its ``exp``."""
+def _grant(token: str, now: float) -> Grant:
+    """Keep a token until shortly before its ``exp``, or an hour when it has none we can read."""
+    exp = _jwt_exp(token)
+    if exp is None:
+        return Grant(token, FALLBACK_TOKEN_TTL_S)
+    left = exp - now  # short-lived tokens are kept for half their remaining life rather than not at all
+    return Grant(token, max(0.0, left - min(REFRESH_MARGIN_S, left / 2)))
 
-    def __init__(self, settings: MessageCentralSettings, client: httpx.AsyncClient, clock: Clock) -> None:
-        self._settings = settings
-        self._client = client
-        self._clock = clock
-        self._lock = asyncio.Lock()
-        self._token: str | None = None
-        self._renew_at = 0.0
-        if settings.auth_token:
-            self._store(settings.auth_token)
 
-    def _store(self, token: str) -> None:
-        now = self._clock()
-        exp = _jwt_exp(token)
-        if exp is None:
-            self._renew_at = now + FALLBACK_TOKEN_TTL_S
-        else:  # short-lived tokens are kept for half their remaining life rather than not at all
-            left = exp - now
-            self._renew_at = now + max(0.0, left - min(REFRESH_MARGIN_S, left / 2))
-        self._token = token
-
-    def _fresh(self) -> str | None:
-        return self._token if self._token is not None and self._clock() < self._renew_at else None
-
-    async def get(self) -> str:
-        if (token := self._fresh()) is not None:
-            return token
-        async with self._lock:
-            if (token := self._fresh()) is not None:
-                return token
-            return await self._fetch()
-
-    async def renew(self, rejected: str) -> str:
-        """A fresh token after ``rejected`` got a 401/403; concurrent callers share one fetch."""
-        async with self._lock:
-            if self._token is not None and self._token != rejected and self._fresh() is not None:
-                return self._token
-            self._token = None
-            return await self._fetch()
-
-    async def _fetch(self) -> str:
-        s = self._settings
-        if not s.password:
-            raise ProviderAuthError(NAME, "auth token refused or expired, and no password to renew it")
-        key = base64.b64encode(s.password.encode()).decode("ascii")
-        params = {"customerId": s.customer_id, "key": key, "scope": "NEW", "email": s.email, "country": s.country}
-        url, params = s.base_url.rstrip("/") + TOKEN_PATH, {k: v for k, v in params.items() if v}
-        response = await _http.call(self._client, NAME, s, "GET", url, delivers=False, params=params, headers=_ACCEPT)
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise ProviderUnavailable(NAME, f"token: HTTP {status}", status_code=status)
-        try:
-            reply = _TOKEN.decode(response.content)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            error = ProviderAuthError if status >= 300 else ProviderProtocolError
-            raise error(NAME, f"token: unexpected reply (HTTP {status})", status_code=status) from None
-        if status < 300 and reply.status == 200 and reply.token:
-            self._store(reply.token)
-            return reply.token
-        reason = _http.scrub(reply.error or "no token", secrets=(*s.secrets(), key))[:80]
-        vendor_code = None if reply.status is None else str(reply.status)
-        raise ProviderAuthError(NAME, f"token refused: {reason}", status_code=status, vendor_code=vendor_code)
+async def _fetch_token(settings: MessageCentralSettings, client: httpx.AsyncClient, clock: Clock) -> Grant:
+    s = settings
+    if not s.password:
+        raise ProviderAuthError(NAME, "auth token refused or expired, and no password to renew it")
+    key = base64.b64encode(s.password.encode()).decode("ascii")
+    params = {"customerId": s.customer_id, "key": key, "scope": "NEW", "email": s.email, "country": s.country}
+    url, params = s.base_url.rstrip("/") + TOKEN_PATH, {k: v for k, v in params.items() if v}
+    response = await _http.call(client, NAME, s, "GET", url, delivers=False, params=params, headers=_ACCEPT)
+    status = response.status_code
+    if _http.unavailable(status):
+        raise ProviderUnavailable(NAME, f"token: HTTP {status}", status_code=status)
+    try:
+        reply = _TOKEN.decode(response.content)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        error = ProviderAuthError if status >= 300 else ProviderProtocolError
+        raise error(NAME, f"token: unexpected reply (HTTP {status})", status_code=status) from None
+    if status < 300 and reply.status == 200 and reply.token:
+        return _grant(reply.token, clock())
+    reason = _http.scrub(reply.error or "no token", secrets=(*s.secrets(), key))[:80]
+    vendor_code = None if reply.status is None else str(reply.status)
+    raise ProviderAuthError(NAME, f"token refused: {reason}", status_code=status, vendor_code=vendor_code)
 
 
 Op = Literal["send", "sms", "check"]
@@ -263,7 +230,9 @@ class _Client:
     ) -> None:
         self._settings = settings
         self._client = client
-        self._tokens = _TokenCache(settings, client, clock)
+        login = functools.partial(_fetch_token, settings, client, clock)
+        dashboard = _grant(settings.auth_token, clock()) if settings.auth_token else None
+        self._tokens = TokenCache(login, clock=clock, initial=dashboard)
 
     async def _request(self, op: Op, method: str, path: str, params: dict[str, str]) -> _Envelope | CheckOutcome:
         url = self._settings.base_url.rstrip("/") + path
@@ -306,7 +275,7 @@ def _classify(op: Op, response: httpx.Response) -> _Envelope | CheckOutcome:
             detail = f"{op}: unexpected vendor code {vendor}"
             raise ProviderProtocolError(NAME, detail, status_code=status, vendor_code=str(code))
         meaning = ProviderProtocolError if op == "check" else ProviderRejected
-        meaning = ProviderUnavailable if status == 429 or status >= 500 else meaning
+        meaning = ProviderUnavailable if _http.unavailable(status) else meaning
     assert not isinstance(meaning, str)
     raise meaning(NAME, f"{op}: vendor code {vendor}", status_code=status, vendor_code=str(code))
 

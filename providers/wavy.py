@@ -1,6 +1,7 @@
 """Wavy (Sinch LatAm, formerly Movile) HTTPS API: an :class:`~providers.base.SmsSender`.
 
-Design decisions (facts from PROVIDERS.md section 3; [guess] marks what no source showed):
+Design decisions (vendor docs: https://docs.sinch.com/technical-documentation/api-and-integrations/sms-api and
+https://docs-latam.wavy.global; markers as in :mod:`providers`):
 
 * Authentication is two static headers, ``UserName`` and ``AuthenticationToken`` [doc]. There is no
   login step, so nothing to refresh: a 401/403 is a :class:`ProviderAuthError` at once.
@@ -127,7 +128,7 @@ class WavySender:
             vendor_code, message = self._error(response)
             if vendor_code is not None:
                 vendor_code = _http.scrub(vendor_code, secrets=secrets, to=to, message=text)
-            if status == 429 or status >= 500 or status in (401, 403):
+            if _http.unavailable(status) or status in (401, 403):
                 _http.raise_for_status(self.name, response, vendor_code=vendor_code)
             reason = _http.scrub(message, secrets=secrets, to=to, message=text) if message else "no reason given"
             raise ProviderRejected(

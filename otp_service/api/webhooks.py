@@ -2,7 +2,9 @@
 
 Vendors cannot send our bearer tokens, so the shared secret sits in the path (the contract's
 choice). A wrong secret and an unknown provider both answer 404, so the endpoint does not confirm
-which part was wrong. The path is never logged raw (see ``logging.py``).
+which part was wrong. The path is never logged raw: the request log writes the route template, where
+the secret is the placeholder ``{secret}`` (or ``/v1/webhooks/…`` without one), and uvicorn's own
+access log, which would print it, is switched off.
 """
 
 from __future__ import annotations

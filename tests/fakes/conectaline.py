@@ -1,4 +1,4 @@
-"""A fake of Conectaline WebSMS (PROVIDERS.md section 5), for MockTransport. PROVISIONAL.
+"""A fake of Conectaline WebSMS (docs: see ``providers/conectaline.py``), for MockTransport. PROVISIONAL.
 
 Only login is documented [doc]; the send contract comes from the vendor's examples [seed] and the
 rest is guessed, exactly as in the adapter: the ``data`` contents of a successful push, the status

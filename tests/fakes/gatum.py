@@ -1,4 +1,4 @@
-"""A fake of Gatum's REST API (PROVIDERS.md section 2), for ``httpx.MockTransport(FakeGatum().handler)``.
+"""A fake of Gatum's REST API (docs: see ``providers/gatum.py``), for ``httpx.MockTransport(FakeGatum().handler)``.
 
 It routes on the path only, so any host works. What it enforces:
 

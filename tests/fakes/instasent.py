@@ -1,8 +1,8 @@
-"""A fake of Instasent's transactional SMS API (PROVIDERS.md section 4), for MockTransport.
+"""A fake of Instasent's transactional SMS API (docs: see ``providers/instasent.py``), for MockTransport.
 
 Behaves as documented where the docs are clear (bearer token, ``to`` with ``+``, ``from`` of at most
 11 characters, ``allowUnicode`` needed for non-GSM text, 402 without balance, 429 with an EMPTY body
-and ``X-RateLimit-*`` headers) and as PROVIDERS.md guesses elsewhere (the 201 body
+and ``X-RateLimit-*`` headers) and as the adapter's docstring guesses elsewhere (the 201 body
 ``{"entity": {...}}``, the 401 body, the per-field error shape). Routes on the path suffix only, so
 any host and both the transactional (``/transactional/v1/sms``) and legacy (``/sms``) paths work.
 """

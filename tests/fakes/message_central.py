@@ -1,4 +1,4 @@
-"""A fake of Message Central's VerifyNow / Message Now API (PROVIDERS.md section 1).
+"""A fake of Message Central's VerifyNow / Message Now API (docs: see ``providers/message_central.py``).
 
 Use it as ``httpx.MockTransport(FakeMessageCentral().handler)``. It routes on the path only, so any
 host works. What it enforces:

@@ -1,4 +1,4 @@
-"""A fake of Wavy's HTTPS messaging API (PROVIDERS.md section 3), for ``httpx.MockTransport(FakeWavy().handler)``.
+"""A fake of Wavy's messaging API (docs: see ``providers/wavy.py``), for ``httpx.MockTransport(FakeWavy().handler)``.
 
 It routes on the path only, so any host works. ``POST /v1/send-sms`` checks the ``UserName`` and
 ``AuthenticationToken`` headers (401 on a mismatch [guess]), validates ``destination`` (digits) and

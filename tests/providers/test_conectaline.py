@@ -4,40 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
 import httpx
-import msgspec
 import pytest
 
 from providers import (
-    DeliveryStatus,
     Msisdn,
     ProviderAuthError,
-    ProviderDeliveryUnknown,
     ProviderError,
     ProviderProtocolError,
     ProviderRejected,
     ProviderUnavailable,
-    ReceiptError,
-    SmsSender,
-    load_vendor_settings,
 )
-from providers.conectaline import SPEC, ConectalineSettings, ConectalineSms, parse_receipts, token_lifetime
+from providers.conectaline import ConectalineSettings, ConectalineSms, token_lifetime
 from tests.fakes.conectaline import (
     API_TOKEN,
     CONFIGURATION,
     EMAIL,
     LOGIN_SETTINGS,
     PASSWORD,
-    SETTINGS,
     FakeConectaline,
     build,
     build_login,
-    env,
-    login_env,
 )
+from tests.providers.conftest import BY_ID, Adapter, Clock
+from tests.providers.conftest import assert_clean as assert_free_of
 
 TO = Msisdn("34", "600100200")
 CODE = "482913"
@@ -47,28 +39,13 @@ NOW = 1_700_000_000
 FORBIDDEN = (CODE, TEXT, API_TOKEN, PASSWORD, EMAIL, TO.e164, TO.digits, TO.national_number)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+def assert_clean(exc: ProviderError) -> None:
+    assert_free_of(exc, FORBIDDEN)
 
 
 @pytest.fixture
-def fake() -> FakeConectaline:
-    return FakeConectaline()
-
-
-@pytest.fixture
-async def client(fake: FakeConectaline) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as c:
-        yield c
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def case() -> Adapter:
+    return BY_ID["conectaline-api_token"]
 
 
 @pytest.fixture
@@ -88,12 +65,6 @@ def form_of(request: httpx.Request) -> dict[str, str]:
 
 def paths(fake: FakeConectaline) -> list[str]:
     return [r.url.path for r in fake.requests]
-
-
-def assert_clean(exc: ProviderError) -> None:
-    for secret in FORBIDDEN:
-        assert secret not in str(exc), secret
-        assert secret not in exc.detail, secret
 
 
 def error_reply(status: int, message: str) -> httpx.Response:
@@ -123,12 +94,7 @@ async def test_fixed_token_send_posts_form_with_api_token_and_international_digi
     assert fake.messages[0]["to"] == "34600100200"
     assert fake.messages[0]["auth"] == "api_token"
     assert fake.logins == 0
-
-
-async def test_adapter_satisfies_the_sms_sender_protocol(fixed: ConectalineSms) -> None:
-    assert isinstance(fixed, SmsSender)
-    assert fixed.name == SPEC.name == "conectaline"
-    assert fixed.max_length == 459
+    assert fixed.max_length == 459  # three GSM-7 parts; name and protocol are checked by the shared battery
 
 
 async def test_default_base_url_is_the_public_api() -> None:
@@ -183,26 +149,6 @@ async def test_login_is_form_encoded_and_the_token_goes_in_a_bearer_header(
     assert receipt.message_id == fake.messages[0]["id"]
 
 
-async def test_one_login_serves_many_sends(temporary: ConectalineSms, fake: FakeConectaline) -> None:
-    for _ in range(5):
-        await temporary.send(TO, TEXT, reference=REF)
-    assert fake.logins == 1
-    assert len(fake.messages) == 5
-
-
-@pytest.fixture
-async def interleaving(fake: FakeConectaline, clock: Clock) -> AsyncIterator[ConectalineSms]:
-    """An adapter whose requests suspend, so concurrent sends really overlap."""
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.async_handler)) as c:
-        yield ConectalineSms(LOGIN_SETTINGS, c, clock=clock)
-
-
-async def test_concurrent_first_sends_share_one_login(interleaving: ConectalineSms, fake: FakeConectaline) -> None:
-    await asyncio.gather(*(interleaving.send(TO, TEXT, reference=REF) for _ in range(20)))
-    assert fake.logins == 1
-    assert len(fake.messages) == 20
-
-
 async def test_token_is_renewed_shortly_before_it_expires(
     temporary: ConectalineSms, fake: FakeConectaline, clock: Clock
 ) -> None:
@@ -228,16 +174,6 @@ async def test_expired_token_is_renewed_once_and_send_retried(
     assert receipt.message_id == fake.messages[-1]["id"]
     assert fake.logins == 2
     assert paths(fake) == ["/v1/login", "/v1/push/simple", "/v1/push/simple", "/v1/login", "/v1/push/simple"]
-
-
-async def test_concurrent_sends_with_an_expired_token_log_in_again_only_once(
-    interleaving: ConectalineSms, fake: FakeConectaline
-) -> None:
-    await interleaving.send(TO, TEXT, reference=REF)
-    fake.expire_tokens()
-    await asyncio.gather(*(interleaving.send(TO, TEXT, reference=REF) for _ in range(10)))
-    assert fake.logins == 2
-    assert len(fake.messages) == 11
 
 
 async def test_a_late_refusal_of_the_old_token_does_not_throw_away_the_renewed_one(
@@ -269,19 +205,6 @@ async def test_a_late_refusal_of_the_old_token_does_not_throw_away_the_renewed_o
         await asyncio.gather(adapter.send(TO, TEXT, reference=REF), adapter.send(TO, TEXT, reference=REF))
     assert fake.logins == 2
     assert len(fake.messages) == 3
-
-
-async def test_token_refused_again_after_renewal_is_an_auth_error_without_a_loop(
-    temporary: ConectalineSms, fake: FakeConectaline
-) -> None:
-    await temporary.send(TO, TEXT, reference=REF)
-    fake.token_ttl_s = -1  # every new token is born expired
-    fake.expire_tokens()
-    with pytest.raises(ProviderAuthError) as info:
-        await temporary.send(TO, TEXT, reference=REF)
-    assert fake.logins == 2
-    assert paths(fake)[2:] == ["/v1/push/simple", "/v1/login", "/v1/push/simple"]
-    assert_clean(info.value)
 
 
 @pytest.mark.parametrize("status", [401, 200])
@@ -329,24 +252,6 @@ async def test_login_replies_map_to_the_error_tree(
     assert type(info.value) is expected
     assert paths(fake) == ["/v1/login"]
     assert_clean(info.value)
-
-
-@pytest.mark.parametrize("exc", [httpx.ConnectTimeout, httpx.ReadTimeout])
-async def test_login_that_gets_no_answer_is_unavailable_not_delivery_unknown(
-    temporary: ConectalineSms, fake: FakeConectaline, exc: type[Exception]
-) -> None:
-    fake.raise_exc = exc
-    with pytest.raises(ProviderUnavailable):
-        await temporary.send(TO, TEXT, reference=REF)
-
-
-async def test_read_timeout_on_the_send_after_login_is_delivery_unknown(
-    temporary: ConectalineSms, fake: FakeConectaline
-) -> None:
-    fake.raise_exc, fake.raise_exc_on = httpx.ReadTimeout, "/push/simple"
-    with pytest.raises(ProviderDeliveryUnknown):
-        await temporary.send(TO, TEXT, reference=REF)
-    assert fake.logins == 1
 
 
 @pytest.mark.parametrize(
@@ -485,149 +390,3 @@ async def test_login_error_echoing_the_credentials_is_scrubbed(
     with pytest.raises(ProviderAuthError) as info:
         await temporary.send(TO, TEXT, reference=REF)
     assert_clean(info.value)
-
-
-@pytest.mark.parametrize("exc", [httpx.ConnectTimeout, httpx.ConnectError])
-async def test_connect_failure_is_unavailable(
-    fixed: ConectalineSms, fake: FakeConectaline, exc: type[Exception]
-) -> None:
-    fake.raise_exc = exc
-    with pytest.raises(ProviderUnavailable) as info:
-        await fixed.send(TO, TEXT, reference=REF)
-    assert_clean(info.value)
-
-
-async def test_read_timeout_on_the_send_is_delivery_unknown(fixed: ConectalineSms, fake: FakeConectaline) -> None:
-    fake.raise_exc = httpx.ReadTimeout
-    with pytest.raises(ProviderDeliveryUnknown):
-        await fixed.send(TO, TEXT, reference=REF)
-
-
-# --- settings ------------------------------------------------------------------------------------------
-
-
-def test_fixed_token_settings_load_from_env_and_hide_the_token() -> None:
-    settings = load_vendor_settings(SPEC, env())
-    assert settings == SETTINGS
-    assert SPEC.is_configured(settings)
-    assert API_TOKEN not in repr(settings)
-
-
-def test_login_settings_load_from_env_and_hide_the_password() -> None:
-    settings = load_vendor_settings(SPEC, login_env())
-    assert settings == LOGIN_SETTINGS
-    assert SPEC.is_configured(settings)
-    assert PASSWORD not in repr(settings)
-    assert settings.secrets() == [PASSWORD]
-
-
-def test_nothing_set_is_valid_but_not_configured() -> None:
-    assert not SPEC.is_configured(load_vendor_settings(SPEC, {}))
-    assert SPEC.receipts is parse_receipts
-
-
-@pytest.mark.parametrize(
-    ("fields", "variable"),
-    [
-        ({"api_token": "t", "email": "a@b.c", "password": "p", "configuration_name": "c"}, "not both"),
-        ({"api_token": "t", "password": "p", "configuration_name": "c"}, "not both"),
-        ({"email": "a@b.c", "configuration_name": "c"}, "together"),
-        ({"password": "p", "configuration_name": "c"}, "together"),
-        ({"api_token": "t"}, "configuration_name"),
-        ({"email": "a@b.c", "password": "p"}, "configuration_name"),
-    ],
-)
-def test_exactly_one_credential_kind_and_a_configuration_are_required(fields: dict[str, str], variable: str) -> None:
-    with pytest.raises(ValueError, match=variable):
-        ConectalineSettings(**fields)
-
-
-def test_missing_configuration_in_env_names_the_variable() -> None:
-    with pytest.raises(ValueError, match="CONECTALINE_"):
-        load_vendor_settings(SPEC, {"CONECTALINE_API_TOKEN": "t"})
-
-
-# --- receipts (provisional parser) ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("state", "expected"),
-    [
-        ("delivered", DeliveryStatus.DELIVERED),
-        ("DELIVRD", DeliveryStatus.DELIVERED),
-        ("Entregado", DeliveryStatus.DELIVERED),
-        ("sent", DeliveryStatus.SENT),
-        ("accepted", DeliveryStatus.SENT),
-        ("ACCEPTD", DeliveryStatus.SENT),
-        ("queued", DeliveryStatus.QUEUED),
-        ("failed", DeliveryStatus.FAILED),
-        ("rejected", DeliveryStatus.FAILED),
-        ("REJECTD", DeliveryStatus.FAILED),
-        ("error", DeliveryStatus.FAILED),
-        ("undelivered", DeliveryStatus.UNDELIVERED),
-        ("UNDELIV", DeliveryStatus.UNDELIVERED),
-        ("expired", DeliveryStatus.UNDELIVERED),
-        ("EXPIRED", DeliveryStatus.UNDELIVERED),
-        ("no entregado", DeliveryStatus.UNDELIVERED),
-        ("mystery", DeliveryStatus.UNKNOWN),
-        (5, DeliveryStatus.UNKNOWN),
-    ],
-)
-def test_common_state_words_map_to_delivery_statuses(state: object, expected: DeliveryStatus) -> None:
-    (update,) = parse_receipts(msgspec.json.encode({"id": 42, "status": state}), {}).updates
-    assert update.status is expected
-    assert update.message_id == "42"
-    assert update.vendor_status == str(state)
-    assert update.reference is None
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"message_id": "m1", "state": "DELIVRD"},
-        {"sms_id": "m1", "status": "DELIVRD"},
-        {"data": {"id": "m1", "status": "DELIVRD"}},
-        {"data": [{"id": "m1", "status": "DELIVRD"}]},
-        [{"id": "m1", "status": "DELIVRD"}],
-    ],
-)
-def test_json_receipts_in_any_plausible_shape_are_read(body: object) -> None:
-    (update,) = parse_receipts(msgspec.json.encode(body), {"Content-Type": "application/json"}).updates
-    assert (update.message_id, update.status) == ("m1", DeliveryStatus.DELIVERED)
-
-
-def test_a_list_gives_one_update_per_item() -> None:
-    body = msgspec.json.encode([{"id": 1, "status": "sent"}, {"id": 2, "status": "delivered"}])
-    updates = parse_receipts(body, {}).updates
-    assert [(u.message_id, u.status) for u in updates] == [("1", DeliveryStatus.SENT), ("2", DeliveryStatus.DELIVERED)]
-
-
-def test_empty_list_is_an_empty_batch() -> None:
-    assert parse_receipts(b"[]", {}).updates == []
-
-
-def test_form_encoded_receipt_is_read() -> None:
-    body = b"sms_id=m7&state=UNDELIV&number=34600100200"
-    (update,) = parse_receipts(body, {"content-type": "application/x-www-form-urlencoded"}).updates
-    assert (update.message_id, update.status) == ("m7", DeliveryStatus.UNDELIVERED)
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b"{not json",
-        b'"delivered"',
-        b"42",
-        b'{"status": "delivered"}',
-        b'{"id": "m1"}',
-        b'{"id": "", "status": "delivered"}',
-        b'{"id": {"x": 1}, "status": "delivered"}',
-        b"[1, 2]",
-        b"",
-        b"just some text",
-        b"\xff\xfe",
-    ],
-)
-def test_bodies_without_an_id_and_a_state_are_refused(body: bytes) -> None:
-    with pytest.raises(ReceiptError):
-        parse_receipts(body, {})

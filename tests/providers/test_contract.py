@@ -1,4 +1,4 @@
-"""The shared failure battery: every adapter against the same network and vendor failures (STYLE.md rule 10).
+"""The shared failure battery: every adapter against the same network and vendor failures.
 
 Each adapter runs against its vendor fake behind :class:`Network`, which breaks only the request that
 may deliver a message (the send, or Message Central's VerifyNow start). Token and login calls reach
@@ -13,10 +13,7 @@ reaches ``str(exc)``, ``exc.detail`` or ``exc.vendor_code``: those go to logs an
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -31,7 +28,6 @@ from providers import (
     ProviderProtocolError,
     ProviderRejected,
     ProviderUnavailable,
-    SendReceipt,
     SmsSender,
     StartedVerification,
     VendorSettings,
@@ -40,150 +36,8 @@ from providers import (
     discover,
     load_vendor_settings,
 )
-from providers.conectaline import ConectalineSms
-from providers.gatum import GatumSender
-from providers.instasent import InstasentSms
-from providers.message_central import MessageCentralSms, MessageCentralVerify
-from providers.wavy import WavySender
 from tests.fakes import conectaline, gatum, instasent, message_central, wavy
-
-TO = Msisdn("34", "600100200")
-CODE = "482913"
-TEXT = f"Your Acme code is {CODE}. It expires in 10 minutes."
-REF = "vf_" + "0123456789abcdef" * 2
-
-
-@dataclass(frozen=True)
-class Adapter:
-    """One adapter under contract: how to build it, what it does, which request may deliver."""
-
-    id: str
-    name: str  # the adapter's provider name
-    make_fake: Callable[[], Any]
-    settings: VendorSettings
-    build: Callable[[Any, httpx.AsyncClient], Any]
-    delivery_path: str  # path suffix of the request that may deliver a message
-    renews_credentials: bool  # logs in (or fetches a token) and renews it once on a 401
-    starts: bool = False  # a VerificationProvider: exercised through start(), not send()
-    extra_secrets: tuple[str, ...] = ()
-
-    def forbidden(self) -> list[str]:
-        """What must never appear in an error: the code, the text, the number, every secret."""
-        return [CODE, TEXT, TO.e164, TO.digits, TO.national_number, *self.settings.secrets(), *self.extra_secrets]
-
-    async def exercise(self, adapter: Any) -> SendReceipt | StartedVerification:
-        if self.starts:
-            started: StartedVerification = await adapter.start(TO, code_length=6)
-            return started
-        receipt: SendReceipt = await adapter.send(TO, TEXT, reference=REF)
-        return receipt
-
-
-_MC_KEY = base64.b64encode(message_central.PASSWORD.encode()).decode()
-
-ADAPTERS = [
-    Adapter(
-        "message_central-verify_now",
-        "message_central",
-        message_central.FakeMessageCentral,
-        message_central.SETTINGS,
-        MessageCentralVerify,
-        message_central.SEND_PATH,
-        renews_credentials=True,
-        starts=True,
-        extra_secrets=(_MC_KEY,),
-    ),
-    Adapter(
-        "message_central-sms",
-        "message_central",
-        message_central.FakeMessageCentral,
-        message_central.SMS_SETTINGS,
-        MessageCentralSms,
-        message_central.SEND_PATH,
-        renews_credentials=True,
-        extra_secrets=(_MC_KEY,),
-    ),
-    Adapter("gatum", "gatum", gatum.FakeGatum, gatum.SETTINGS, GatumSender, "/v1/send", renews_credentials=True),
-    Adapter("wavy", "wavy", wavy.FakeWavy, wavy.SETTINGS, WavySender, "/v1/send-sms", renews_credentials=False),
-    Adapter("instasent", "instasent", instasent.FakeInstasent, instasent.SETTINGS, InstasentSms, "/sms", False),
-    Adapter(
-        "conectaline-api_token",
-        "conectaline",
-        conectaline.FakeConectaline,
-        conectaline.SETTINGS,
-        ConectalineSms,
-        "/v1/push/simple",
-        renews_credentials=False,
-    ),
-    Adapter(
-        "conectaline-login",
-        "conectaline",
-        conectaline.FakeConectaline,
-        conectaline.LOGIN_SETTINGS,
-        ConectalineSms,
-        "/v1/push/simple",
-        renews_credentials=True,
-    ),
-]
-BY_ID = {adapter.id: adapter for adapter in ADAPTERS}
-all_adapters = pytest.mark.parametrize("case", ADAPTERS, ids=[a.id for a in ADAPTERS])
-
-Failure = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
-
-
-@dataclass
-class Network:
-    """The vendor fake, with ``failure`` answering (or raising) in its place on delivering requests
-    and ``login_failure`` on every other request (token and login calls)."""
-
-    case: Adapter
-    fake: Any
-    failure: Failure | None = None
-    login_failure: Failure | None = None
-    deliveries: list[httpx.Request] = field(default_factory=list)
-    others: list[httpx.Request] = field(default_factory=list)
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        delivers = request.url.path.rstrip("/").endswith(self.case.delivery_path)
-        (self.deliveries if delivers else self.others).append(request)
-        failure = self.failure if delivers else self.login_failure
-        if failure is None:
-            return self.fake.handler(request)  # type: ignore[no-any-return]
-        answer = failure(request)
-        return await answer if asyncio.iscoroutine(answer) else answer  # type: ignore[return-value]
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[Callable[[Network], httpx.AsyncClient]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def make(network: Network) -> httpx.AsyncClient:
-        clients.append(httpx.AsyncClient(transport=httpx.MockTransport(network)))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        await client.aclose()
-
-
-def setup(
-    case: Adapter,
-    make_client: Callable[[Network], httpx.AsyncClient],
-    failure: Failure | None = None,
-    *,
-    login_failure: Failure | None = None,
-    **settings: Any,
-) -> tuple[Any, Network]:
-    network = Network(case, case.make_fake(), failure, login_failure)
-    vendor_settings = msgspec.structs.replace(case.settings, **settings) if settings else case.settings
-    return case.build(vendor_settings, make_client(network)), network
-
-
-def assert_clean(case: Adapter, exc: ProviderError) -> None:
-    shown = f"{exc} | {exc.detail} | {exc.vendor_code}"
-    for forbidden in case.forbidden():
-        assert forbidden not in shown, f"{forbidden!r} leaked into {shown!r}"
-
+from tests.providers.conftest import ADAPTERS, BY_ID, CODE, RENEWING, TEXT, TO, Adapter, Connect, Failure, assert_clean
 
 # --- the failures ------------------------------------------------------------------------------------
 
@@ -241,22 +95,22 @@ FAILURES: list[tuple[str, Failure, type[ProviderError], int | None]] = [
     ("http_503", echoing(503), ProviderUnavailable, 503),
     ("http_429", echoing(429), ProviderUnavailable, 429),
     ("http_401_persisting", echoing(401, ECHO), ProviderAuthError, 401),
+    ("http_403_persisting", echoing(403, ECHO), ProviderAuthError, 403),
     ("http_400", echoing(400, ECHO, business=True), ProviderRejected, 400),
     ("http_200_html", answering(200, HTML, "text/html"), ProviderProtocolError, 200),
     ("http_200_truncated_json", answering(200, b'{"data": {"id": ', "application/json"), ProviderProtocolError, 200),
 ]
 
 
-@all_adapters
 @pytest.mark.parametrize(("failure", "expected", "status"), [f[1:] for f in FAILURES], ids=[f[0] for f in FAILURES])
 async def test_failure_maps_to_one_error_type_and_leaks_nothing(
     case: Adapter,
-    http: Callable[[Network], httpx.AsyncClient],
+    connect: Connect,
     failure: Failure,
     expected: type[ProviderError],
     status: int | None,
 ) -> None:
-    adapter, network = setup(case, http, failure)
+    adapter, network = connect(case, failure)
     with pytest.raises(ProviderError) as info:
         await case.exercise(adapter)
     exc = info.value
@@ -264,47 +118,51 @@ async def test_failure_maps_to_one_error_type_and_leaks_nothing(
     assert exc.retryable is (expected is ProviderUnavailable)
     assert exc.provider == case.name
     assert exc.status_code == status
-    assert_clean(case, exc)
+    assert_clean(exc, case.forbidden())
     assert network.deliveries, "the failure never reached the delivering request"
 
 
-@all_adapters
 @pytest.mark.parametrize("status", [400, 401, 404, 500, 503])
-async def test_error_replies_echoing_every_secret_are_scrubbed(
-    case: Adapter, http: Callable[[Network], httpx.AsyncClient], status: int
-) -> None:
+async def test_error_replies_echoing_every_secret_are_scrubbed(case: Adapter, connect: Connect, status: int) -> None:
     """Whatever type a reply maps to, a vendor echoing our input and credentials leaks none of it."""
     for business in (False, True):
-        adapter, _ = setup(case, http, echoing(status, ECHO_WITH_SECRETS, business=business))
+        adapter, _ = connect(case, echoing(status, ECHO_WITH_SECRETS, business=business))
         with pytest.raises(ProviderError) as info:
             await case.exercise(adapter)
-        assert_clean(case, info.value)
+        assert_clean(info.value, case.forbidden())
 
 
-@all_adapters
-async def test_a_persisting_401_renews_credentials_once_and_retries_once(
-    case: Adapter, http: Callable[[Network], httpx.AsyncClient]
+CREDENTIAL_HEADERS = ("Authorization", "X-Access-Token", "authToken", "AuthenticationToken")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_persisting_refusal_renews_credentials_once_and_retries_once(
+    case: Adapter, connect: Connect, status: int
 ) -> None:
-    adapter, network = setup(case, http, echoing(401, ECHO))
-    with pytest.raises(ProviderAuthError):
+    adapter, network = connect(case, echoing(status, ECHO))
+    with pytest.raises(ProviderAuthError) as info:
         await case.exercise(adapter)
+    assert info.value.status_code == status
     if case.renews_credentials:
         assert len(network.deliveries) == 2  # the first try, then one retry with fresh credentials
         assert network.fake.logins == 2  # the first login, then exactly one renewal
     else:
         assert len(network.deliveries) == 1  # a static credential cannot be renewed: no retry
         assert network.others == []
+    sent = [
+        r.headers[h].removeprefix("Bearer ") for r in network.deliveries for h in CREDENTIAL_HEADERS if h in r.headers
+    ]
+    assert_clean(info.value, [*case.forbidden(), *sent])  # not even the token that was refused
 
 
-@all_adapters
 @pytest.mark.parametrize(
     "failure", [raising(httpx.ReadTimeout), echoing(400, ECHO, business=True)], ids=["timeout", "400"]
 )
 async def test_a_failure_that_is_not_about_credentials_is_never_retried(
-    case: Adapter, http: Callable[[Network], httpx.AsyncClient], failure: Failure
+    case: Adapter, connect: Connect, failure: Failure
 ) -> None:
     """A retry after a read timeout could deliver a second message; after a refusal it is pointless."""
-    adapter, network = setup(case, http, failure)
+    adapter, network = connect(case, failure)
     with pytest.raises(ProviderError):
         await case.exercise(adapter)
     assert len(network.deliveries) == 1
@@ -313,11 +171,8 @@ async def test_a_failure_that_is_not_about_credentials_is_never_retried(
 # --- success, timeouts, settings ---------------------------------------------------------------------
 
 
-@all_adapters
-async def test_a_send_the_vendor_accepts_is_exactly_one_request(
-    case: Adapter, http: Callable[[Network], httpx.AsyncClient]
-) -> None:
-    adapter, network = setup(case, http)
+async def test_a_send_the_vendor_accepts_is_exactly_one_request(case: Adapter, connect: Connect) -> None:
+    adapter, network = connect(case)
     result = await case.exercise(adapter)
     assert result.provider == case.name
     assert len(network.deliveries) == 1
@@ -328,9 +183,8 @@ async def test_a_send_the_vendor_accepts_is_exactly_one_request(
         assert network.fake.messages[0]["text"] == TEXT
 
 
-@all_adapters
-async def test_credentials_are_reused_across_sends(case: Adapter, http: Callable[[Network], httpx.AsyncClient]) -> None:
-    adapter, network = setup(case, http)
+async def test_credentials_are_reused_across_sends(case: Adapter, connect: Connect) -> None:
+    adapter, network = connect(case)
     await case.exercise(adapter)
     if case.starts:
         network.fake.timeout_s = 0  # the vendor's window is over: a second start is not 506
@@ -339,15 +193,12 @@ async def test_credentials_are_reused_across_sends(case: Adapter, http: Callable
     assert getattr(network.fake, "logins", 0) == (1 if case.renews_credentials else 0)
 
 
-@all_adapters
-async def test_timeout_s_bounds_a_vendor_that_never_answers(
-    case: Adapter, http: Callable[[Network], httpx.AsyncClient]
-) -> None:
+async def test_timeout_s_bounds_a_vendor_that_never_answers(case: Adapter, connect: Connect) -> None:
     async def hang(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(30)
         raise AssertionError("the adapter waited past its timeout")
 
-    adapter, network = setup(case, http, hang, timeout_s=0.05, connect_timeout_s=0.05)
+    adapter, network = connect(case, hang, timeout_s=0.05, connect_timeout_s=0.05)
     started = time.perf_counter()
     with pytest.raises(ProviderDeliveryUnknown) as info:  # the request left: it may have been delivered
         await case.exercise(adapter)
@@ -355,42 +206,102 @@ async def test_timeout_s_bounds_a_vendor_that_never_answers(
     assert elapsed < 1.0, f"took {elapsed:.2f}s with timeout_s=0.05"
     assert info.value.retryable is False
     assert len(network.deliveries) == 1
-    assert_clean(case, info.value)
+    assert_clean(info.value, case.forbidden())
 
 
-RENEWING = [a for a in ADAPTERS if a.renews_credentials]
-
-
-@pytest.mark.parametrize("case", RENEWING, ids=[a.id for a in RENEWING])
+@pytest.mark.parametrize("case", RENEWING, ids=[a.id for a in RENEWING], indirect=True)
 @pytest.mark.parametrize(
-    "failure",
-    [raising(httpx.ConnectError), raising(httpx.ReadTimeout), echoing(503)],
-    ids=["connect_error", "read_timeout", "http_503"],
+    ("failure", "status"),
+    [
+        (raising(httpx.ConnectError), None),
+        (raising(httpx.ConnectTimeout), None),
+        (raising(httpx.ReadTimeout), None),
+        (echoing(429), 429),
+        (echoing(500), 500),
+        (echoing(503), 503),
+    ],
+    ids=["connect_error", "connect_timeout", "read_timeout", "http_429", "http_500", "http_503"],
 )
 async def test_a_login_that_fails_is_unavailable_and_nothing_is_sent(
-    case: Adapter, http: Callable[[Network], httpx.AsyncClient], failure: Failure
+    case: Adapter, connect: Connect, failure: Failure, status: int | None
 ) -> None:
     """A token or login call delivers nothing, so even a read timeout there is plain unavailability."""
-    adapter, network = setup(case, http, login_failure=failure)
+    adapter, network = connect(case, login_failure=failure)
     with pytest.raises(ProviderError) as info:
         await case.exercise(adapter)
     assert type(info.value) is ProviderUnavailable
+    assert info.value.status_code == status
     assert network.deliveries == []
-    assert_clean(case, info.value)
+    assert_clean(info.value, case.forbidden())
+
+
+def numbers(n: int) -> list[Msisdn]:
+    """Distinct numbers, so concurrent VerifyNow starts are not refused as pending."""
+    return [Msisdn(TO.country_code, f"6001003{i:02d}") for i in range(n)]
+
+
+@pytest.mark.parametrize("case", RENEWING, ids=[a.id for a in RENEWING], indirect=True)
+async def test_a_failed_login_is_tried_again_on_the_next_send(case: Adapter, connect: Connect) -> None:
+    adapter, network = connect(case, login_failure=echoing(503))
+    with pytest.raises(ProviderUnavailable):
+        await case.exercise(adapter)
+    network.login_failure = None
+    await case.exercise(adapter)
+    assert network.fake.logins == 1
+    assert len(network.deliveries) == 1
+
+
+@pytest.mark.parametrize("case", RENEWING, ids=[a.id for a in RENEWING], indirect=True)
+async def test_concurrent_first_sends_share_one_login(case: Adapter, connect: Connect) -> None:
+    adapter, network = connect(case, delay_s=0.001)
+    results = await asyncio.gather(*(case.exercise(adapter, to) for to in numbers(20)))
+    assert len(results) == len(network.deliveries) == 20
+    assert network.fake.logins == 1
+
+
+@pytest.mark.parametrize("case", RENEWING, ids=[a.id for a in RENEWING], indirect=True)
+async def test_concurrent_sends_refused_with_an_expired_token_share_one_renewal(
+    case: Adapter, connect: Connect
+) -> None:
+    adapter, network = connect(case, delay_s=0.001)
+    await case.exercise(adapter)
+    network.fake.expire_tokens()
+    await asyncio.gather(*(case.exercise(adapter, to) for to in numbers(10)))
+    assert network.fake.logins == 2
+    assert len(network.fake.messages) == 11
+
+
+@pytest.mark.parametrize("case", RENEWING, ids=[a.id for a in RENEWING], indirect=True)
+@pytest.mark.parametrize("status", [401, 403])
+async def test_one_refusal_of_the_token_renews_it_and_the_retry_succeeds(
+    case: Adapter, connect: Connect, status: int
+) -> None:
+    refusals = [echoing(status, ECHO)]
+
+    def once(request: httpx.Request) -> httpx.Response:
+        if refusals:
+            return refusals.pop()(request)  # type: ignore[return-value]
+        return network.fake.handler(request)  # type: ignore[no-any-return]
+
+    adapter, network = connect(case, once)
+    result = await case.exercise(adapter)
+    assert result.provider == case.name
+    assert len(network.deliveries) == 2
+    assert network.fake.logins == 2
 
 
 async def test_a_message_central_check_that_times_out_is_unavailable_not_unknown(
-    http: Callable[[Network], httpx.AsyncClient],
+    connect: Connect,
 ) -> None:
     """A check delivers nothing, so a read timeout there is plain unavailability."""
     case = BY_ID["message_central-verify_now"]
-    adapter, network = setup(case, http)
+    adapter, network = connect(case)
     started = await adapter.start(TO, code_length=6)
     network.fake.raise_exc = httpx.ReadTimeout
     with pytest.raises(ProviderUnavailable) as info:
         await adapter.check(TO, network.fake.code_for(started.reference), reference=started.reference)
     assert info.value.retryable is True
-    assert_clean(case, info.value)
+    assert_clean(info.value, case.forbidden())
 
 
 def test_every_discovered_adapter_is_under_contract() -> None:

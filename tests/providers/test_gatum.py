@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 
 from providers.base import (
     DeliveryStatus,
     Msisdn,
     ProviderAuthError,
-    ProviderDeliveryUnknown,
-    ProviderError,
     ProviderProtocolError,
     ProviderRejected,
-    ProviderUnavailable,
-    ReceiptError,
     SmsSender,
 )
-from providers.gatum import SPEC, GatumSender, GatumSettings, parse_receipts
-from providers.registry import load_vendor_settings
-from tests.fakes.gatum import PASSWORD, SETTINGS, FakeGatum, build, env
+from providers.gatum import GatumSender, GatumSettings, parse_receipts
+from tests.fakes.gatum import PASSWORD, SETTINGS, FakeGatum, build
+from tests.providers.conftest import BY_ID, Adapter, Clock
+from tests.providers.conftest import assert_clean as assert_free_of
 
 TO = Msisdn("380", "957225759")
 CODE = "482913"
@@ -33,23 +27,13 @@ TEXT = f"Your verification code is {CODE}"
 REF = "vf_01HZXK3T9Q"
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+def assert_clean(error: BaseException, *extra: str) -> None:
+    assert_free_of(error, (CODE, TEXT, TO.digits, TO.national_number, PASSWORD, *extra))
 
 
 @pytest.fixture
-def fake() -> FakeGatum:
-    return FakeGatum()
-
-
-@pytest.fixture
-async def client(fake: FakeGatum) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as client:
-        yield client
+def case() -> Adapter:
+    return BY_ID["gatum"]
 
 
 @pytest.fixture
@@ -57,25 +41,8 @@ def sender(client: httpx.AsyncClient) -> GatumSender:
     return build(client)
 
 
-def yielding(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
-    """A transport that suspends on every request, as a real one does, so concurrent sends interleave."""
-
-    async def handle(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.01)
-        return handler(request)
-
-    return httpx.MockTransport(handle)
-
-
 def body_of(request: httpx.Request) -> Any:
     return json.loads(request.content)
-
-
-def assert_clean(error: BaseException, *extra: str) -> None:
-    """No code, text, secret or unmasked number in what reaches logs and the 503 body."""
-    rendered = f"{error} {getattr(error, 'detail', '')} {getattr(error, 'vendor_code', '')}"
-    for forbidden in (CODE, TEXT, TO.digits, TO.national_number, PASSWORD, *extra):
-        assert forbidden not in rendered, f"{forbidden!r} leaked into {rendered!r}"
 
 
 # --- happy path -------------------------------------------------------------------------------------
@@ -173,22 +140,6 @@ async def test_login_error_echoing_the_username_does_not_become_the_vendor_code(
     assert_clean(caught.value, "otp-test")
 
 
-async def test_token_is_cached_across_sends(fake: FakeGatum, sender: GatumSender) -> None:
-    for _ in range(5):
-        await sender.send(TO, TEXT, reference=REF)
-    assert fake.authorize_calls == 1
-    assert fake.logins == 1
-    assert len(fake.messages) == 5
-
-
-async def test_concurrent_first_sends_share_one_login(fake: FakeGatum) -> None:
-    async with httpx.AsyncClient(transport=yielding(fake.handler)) as client:
-        sender = build(client)
-        receipts = await asyncio.gather(*(sender.send(TO, TEXT, reference=f"vf_{i}") for i in range(20)))
-    assert fake.authorize_calls == 1
-    assert len({r.message_id for r in receipts}) == 20
-
-
 async def test_token_is_renewed_shortly_before_expires_at() -> None:
     clock = Clock()
     fake = FakeGatum(token_ttl_s=3600, clock=clock)
@@ -258,33 +209,6 @@ async def test_expired_token_is_renewed_once_and_send_retried(fake: FakeGatum, s
     assert len(fake.messages) == 2
 
 
-async def test_concurrent_sends_after_expiry_do_one_renewal(fake: FakeGatum) -> None:
-    async with httpx.AsyncClient(transport=yielding(fake.handler)) as client:
-        sender = build(client)
-        await sender.send(TO, TEXT, reference=REF)
-        fake.expire_tokens()
-        await asyncio.gather(*(sender.send(TO, TEXT, reference=REF) for _ in range(10)))
-    assert fake.logins == 2
-    assert len(fake.messages) == 11
-
-
-async def test_token_refused_after_a_fresh_login_is_an_auth_error(fake: FakeGatum, sender: GatumSender) -> None:
-    fake.fail_with_status = 401
-    with pytest.raises(ProviderAuthError) as caught:
-        await sender.send(TO, TEXT, reference=REF)
-    assert caught.value.status_code == 401
-    assert fake.logins == 2  # the first login and exactly one renewal
-    assert len(fake.send_requests()) == 2
-    assert_clean(caught.value, *fake.tokens)
-
-
-async def test_http_403_from_send_is_also_renewed_once(fake: FakeGatum, sender: GatumSender) -> None:
-    fake.next_response = httpx.Response(403, json={"status": False, "error_code": 403, "error": "Forbidden"})
-    receipt = await sender.send(TO, TEXT, reference=REF)
-    assert receipt.message_id is not None
-    assert fake.logins == 2
-
-
 async def test_status_false_with_error_code_401_is_treated_as_a_refused_token(
     fake: FakeGatum, sender: GatumSender
 ) -> None:
@@ -312,6 +236,25 @@ async def test_refused_permanent_token_without_credentials_is_an_auth_error(fake
     assert_clean(caught.value, "revoked-cabinet-token")
 
 
+async def test_without_any_credential_the_send_fails_before_any_request(fake: FakeGatum) -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as client:
+        with pytest.raises(ProviderAuthError):
+            await GatumSender(GatumSettings(base_url="https://gatum.test", sender="Verify"), client).send(
+                TO, TEXT, reference=REF
+            )
+    assert fake.requests == []
+
+
+async def test_login_refused_without_a_readable_body_is_an_auth_error(fake: FakeGatum) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, text="<html>Unauthorized</html>")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ProviderAuthError) as caught:
+            await build(client).send(TO, TEXT, reference=REF)
+    assert caught.value.detail == "login refused at /v1/authorize (HTTP 401)"
+
+
 async def test_refused_permanent_token_falls_back_to_login_when_credentials_are_set(fake: FakeGatum) -> None:
     settings = GatumSettings(
         base_url="https://gatum.test", access_token="revoked", username="otp-test", password=PASSWORD, sender="Verify"
@@ -320,73 +263,6 @@ async def test_refused_permanent_token_falls_back_to_login_when_credentials_are_
         receipt = await GatumSender(settings, client).send(TO, TEXT, reference=REF)
     assert receipt.message_id is not None
     assert [r.url.path for r in fake.requests] == ["/v1/send", "/v1/authorize", "/v1/accesstoken", "/v1/send"]
-
-
-async def test_failed_login_is_retried_on_the_next_send(fake: FakeGatum, sender: GatumSender) -> None:
-    fake.login_fail_with_status = 503
-    with pytest.raises(ProviderUnavailable):
-        await sender.send(TO, TEXT, reference=REF)
-    fake.login_fail_with_status = None
-    assert (await sender.send(TO, TEXT, reference=REF)).message_id is not None
-
-
-# --- transport and status failures ----------------------------------------------------------------
-
-
-async def test_connect_timeout_is_unavailable(fake: FakeGatum, sender: GatumSender) -> None:
-    fake.raise_exc = httpx.ConnectTimeout
-    with pytest.raises(ProviderUnavailable) as caught:
-        await sender.send(TO, TEXT, reference=REF)
-    assert caught.value.retryable
-    assert fake.messages == []
-
-
-async def test_connect_error_during_login_is_unavailable() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(ProviderUnavailable):
-            await build(client).send(TO, TEXT, reference=REF)
-
-
-async def test_read_timeout_on_send_is_delivery_unknown(fake: FakeGatum, sender: GatumSender) -> None:
-    fake.raise_exc = httpx.ReadTimeout
-    with pytest.raises(ProviderDeliveryUnknown):
-        await sender.send(TO, TEXT, reference=REF)
-
-
-async def test_read_timeout_on_login_is_unavailable_not_delivery_unknown(fake: FakeGatum) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v1/authorize":
-            raise httpx.ReadTimeout("slow", request=request)
-        return fake.handler(request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(ProviderUnavailable) as caught:
-            await build(client).send(TO, TEXT, reference=REF)
-    assert not isinstance(caught.value, ProviderDeliveryUnknown)
-
-
-@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
-async def test_rate_limit_and_server_errors_on_send_are_unavailable(
-    fake: FakeGatum, sender: GatumSender, status: int
-) -> None:
-    fake.fail_with_status = status
-    with pytest.raises(ProviderUnavailable) as caught:
-        await sender.send(TO, TEXT, reference=REF)
-    assert caught.value.status_code == status
-
-
-@pytest.mark.parametrize("status", [429, 500, 503])
-async def test_rate_limit_and_server_errors_on_login_are_unavailable(
-    fake: FakeGatum, sender: GatumSender, status: int
-) -> None:
-    fake.login_fail_with_status = status
-    with pytest.raises(ProviderUnavailable) as caught:
-        await sender.send(TO, TEXT, reference=REF)
-    assert caught.value.status_code == status
-    assert fake.send_requests() == []
 
 
 # --- business errors ----------------------------------------------------------------------------------
@@ -495,181 +371,6 @@ async def test_login_reply_without_the_expected_fields_is_a_protocol_error(
         with pytest.raises(ProviderProtocolError) as caught:
             await build(client).send(TO, TEXT, reference=REF)
     assert caught.value.status_code == 200
-
-
-async def test_no_error_leaks_secrets_codes_or_numbers(fake: FakeGatum) -> None:
-    """One sweep over every failure path, looking for anything that must not reach logs."""
-    scenarios: list[Callable[[FakeGatum], None]] = [
-        lambda f: setattr(f, "password", "changed"),
-        lambda f: setattr(f, "fail_with_status", 401),
-        lambda f: setattr(f, "fail_with_status", 503),
-        lambda f: setattr(f, "raise_exc", httpx.ReadTimeout),
-        lambda f: setattr(f, "senders", set()),
-        lambda f: setattr(f, "next_response", httpx.Response(400, text=f"bad {TEXT} {TO.e164} {PASSWORD}")),
-        lambda f: setattr(f, "next_response", httpx.Response(200, content=f"{TEXT}".encode())),
-    ]
-    seen: list[ProviderError] = []
-    for arrange in scenarios:
-        fake = FakeGatum()
-        arrange(fake)
-        async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as client:
-            with pytest.raises(ProviderError) as caught:
-                await build(client).send(TO, TEXT, reference=REF)
-        assert_clean(caught.value, *fake.tokens, TO.e164)
-        seen.append(caught.value)
-    assert len(seen) == len(scenarios)
-
-
-# --- settings and spec ------------------------------------------------------------------------------
-
-
-def test_settings_load_from_the_documented_env_vars() -> None:
-    settings = load_vendor_settings(SPEC, env())
-    assert settings == SETTINGS
-    assert SPEC.is_configured(settings)
-    assert SPEC.name == "gatum"
-    assert SPEC.env_prefix == "GATUM"
-    assert SPEC.receipts is parse_receipts
-
-
-def test_access_token_env_var_configures_without_username() -> None:
-    settings = load_vendor_settings(SPEC, {"GATUM_ACCESS_TOKEN": "t0k3n", "GATUM_SENDER": "Verify"})
-    assert SPEC.is_configured(settings)
-
-
-def test_unconfigured_defaults_point_at_the_public_api() -> None:
-    settings = GatumSettings()
-    assert settings.base_url == "https://restapi.gatum.io"
-    assert not SPEC.is_configured(settings)
-
-
-def test_repr_hides_password_and_access_token() -> None:
-    settings = GatumSettings(username="u", password="hunter2-secret", access_token="tok-secret", sender="Verify")
-    assert "hunter2-secret" not in repr(settings)
-    assert "tok-secret" not in repr(settings)
-    assert set(settings.secrets()) == {"hunter2-secret", "tok-secret"}
-
-
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"username": "u", "sender": "Verify"},
-        {"password": "p", "sender": "Verify"},
-        {"username": "u", "password": "p"},
-        {"access_token": "t"},
-        {"base_url": "restapi.gatum.io"},
-    ],
-    ids=["username-only", "password-only", "no-sender", "token-no-sender", "no-scheme"],
-)
-def test_incomplete_settings_are_refused(fields: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="GATUM_"):
-        GatumSettings(**fields)
-
-
-@pytest.mark.parametrize(
-    "sender_id", ["Verify", "MyShop-1", "A", "ABCDEFGHIJK", "123", "380957225759", "123456789012345"]
-)
-def test_valid_sender_ids_are_accepted(sender_id: str) -> None:
-    assert GatumSettings(username="u", password="p", sender=sender_id).sender == sender_id
-
-
-@pytest.mark.parametrize(
-    "sender_id", ["12", "1234567890123456", "ABCDEFGHIJKL", "Véri", " Verify", "Ver!fy", "+380957"]
-)
-def test_invalid_sender_ids_are_refused(sender_id: str) -> None:
-    with pytest.raises(ValueError, match="GATUM_SENDER"):
-        GatumSettings(username="u", password="p", sender=sender_id)
-
-
-def test_invalid_sender_in_env_names_the_variable() -> None:
-    with pytest.raises(ValueError, match="GATUM"):
-        load_vendor_settings(SPEC, {**env(), "GATUM_SENDER": "WayTooLongSender"})
-
-
-# --- delivery receipts ------------------------------------------------------------------------------
-
-
-def dlr(**overrides: object) -> dict[str, object]:
-    item: dict[str, object] = {
-        "id_state": 598933232,
-        "originator": "SMS",
-        "phone": "380957225759",
-        "type_sms": "sms",
-        "text_sms": TEXT,
-        "num_parts": 1,
-        "part_no": 1,
-        "state": "DELIVRD",
-        "time": "2023-07-24 12:03:48",
-    }
-    item.update(overrides)
-    return item
-
-
-@pytest.mark.parametrize(
-    ("state", "status"),
-    [
-        ("DELIVRD", DeliveryStatus.DELIVERED),
-        ("UNDELIV", DeliveryStatus.UNDELIVERED),
-        ("EXPIRED", DeliveryStatus.UNDELIVERED),
-        ("REJECTD", DeliveryStatus.FAILED),
-        ("ACCEPTD", DeliveryStatus.SENT),
-        ("ENROUTE", DeliveryStatus.SENT),
-        ("UNKNOWN", DeliveryStatus.UNKNOWN),
-        ("DELETED", DeliveryStatus.UNKNOWN),
-        ("delivrd", DeliveryStatus.DELIVERED),
-    ],
-)
-def test_dlr_states_map_to_delivery_statuses(state: str, status: DeliveryStatus) -> None:
-    batch = parse_receipts(json.dumps([dlr(state=state)]).encode(), {})
-    [update] = batch.updates
-    assert update.status is status
-    assert update.message_id == "598933232"
-    assert update.reference is None
-    assert update.vendor_status == state.upper()
-
-
-def test_dlr_batch_is_acknowledged_with_the_id_state_values_as_strings() -> None:
-    body = json.dumps([dlr(id_state=1), dlr(id_state="2", state="UNDELIV"), dlr(id_state=3, part_no=2)]).encode()
-    batch = parse_receipts(body, {"content-type": "application/json"})
-    assert batch.response == ["1", "2", "3"]
-    assert [u.message_id for u in batch.updates] == ["1", "2", "3"]
-    assert [u.status for u in batch.updates] == [
-        DeliveryStatus.DELIVERED,
-        DeliveryStatus.UNDELIVERED,
-        DeliveryStatus.DELIVERED,
-    ]
-
-
-def test_empty_dlr_array_is_acknowledged_with_an_empty_list() -> None:
-    batch = parse_receipts(b"[]", {})
-    assert batch.updates == []
-    assert batch.response == []
-
-
-def test_dlr_text_with_the_code_is_never_copied() -> None:
-    batch = parse_receipts(json.dumps([dlr()]).encode(), {})
-    assert CODE not in msgspec.json.encode(batch).decode()
-    assert CODE not in repr(batch)
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b"not json",
-        b"",
-        json.dumps(dlr()).encode(),  # an object, not the documented array
-        json.dumps([{"state": "DELIVRD"}]).encode(),
-        json.dumps([dlr(id_state=None)]).encode(),
-        json.dumps([dlr(id_state=True)]).encode(),
-        json.dumps([dlr(state=3)]).encode(),
-        json.dumps(["598933232"]).encode(),
-    ],
-    ids=["garbage", "empty", "object", "no-id", "null-id", "bool-id", "state-not-str", "bare-ids"],
-)
-def test_bad_dlr_bodies_raise_receipt_error(body: bytes) -> None:
-    with pytest.raises(ReceiptError) as caught:
-        parse_receipts(body, {})
-    assert CODE not in str(caught.value)
 
 
 async def test_fake_dlr_matches_the_message_id_of_the_send(fake: FakeGatum, sender: GatumSender) -> None:
