@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
-from .auth import client_guard
-from .deps import client_ip, provide_otp_service
-from .schemas import CheckIn, CheckOut, StartIn, VerificationOut, check_out, problem_responses, verification_out
+from .auth import Access
+from .problems import problem_responses
+from .schemas import CheckIn, CheckOut, StartIn, VerificationOut, check_out, verification_out
 
 __all__ = ("VerificationController",)
 
@@ -35,8 +35,7 @@ def _now_ms() -> int:
 class VerificationController(Controller):
     path = "/v1/verifications"
     tags = ["verifications"]
-    guards = [client_guard]
-    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
+    opt = {"access": Access.CLIENT}
     security = [{"bearer": []}]
 
     @post(
@@ -47,9 +46,10 @@ class VerificationController(Controller):
     )
     async def start(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[StartIn],
         otp_service: NamedDependency[OtpService],
+        client: NamedDependency[str],
+        client_ip: NamedDependency[str],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -65,8 +65,8 @@ class VerificationController(Controller):
         fingerprint = msgspec.json.encode(data).hex() if idempotency_key else ""
         verification, _replayed = await otp_service.start(
             data.to,
-            client=request.state.client,
-            ip=client_ip(request, request.app.state.trusted_proxy_hops),
+            client=client,
+            ip=client_ip,
             locale=data.locale,
             app_hash=data.app_hash.strip() if data.app_hash else None,
             idempotency_key=idempotency_key,

@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from providers import ReceiptError, ReceiptParser
+from providers import ReceiptError
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
 from .auth import Authenticator
-from .deps import provide_otp_service
-from .schemas import problem_responses
+from .deps import ReceiptParsers
+from .problems import problem_responses
 
 __all__ = ("WebhookController",)
 
@@ -27,7 +27,6 @@ __all__ = ("WebhookController",)
 class WebhookController(Controller):
     path = "/v1/webhooks"
     tags = ["webhooks"]
-    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
 
     @post(
         "/{provider:str}/{secret:str}",
@@ -42,10 +41,10 @@ class WebhookController(Controller):
         provider: FromPath[str],
         secret: FromPath[str],
         otp_service: NamedDependency[OtpService],
+        auth: NamedDependency[Authenticator],
+        receipt_parsers: NamedDependency[ReceiptParsers],
     ) -> Any:
-        auth: Authenticator = request.app.state.auth
-        parsers: dict[str, ReceiptParser] = request.app.state.receipt_parsers
-        parser = parsers.get(provider)
+        parser = receipt_parsers.get(provider)
         if not auth.webhook_secret_ok(secret) or parser is None:
             raise NotFound("No such resource.")
         body = await request.body()
