@@ -16,9 +16,6 @@ from contextlib import asynccontextmanager
 import httpx
 import structlog
 from litestar import Litestar
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from providers import ReceiptParser, build_providers, discover
@@ -28,6 +25,7 @@ from .api.admin import AdminController
 from .api.auth import AccessGuard, Authenticator
 from .api.deps import dependencies
 from .api.health import HealthController
+from .api.openapi import docs_assets_router, openapi_config
 from .api.problems import EXCEPTION_HANDLERS
 from .api.request_log import RequestLog
 from .api.verifications import VerificationController
@@ -57,21 +55,6 @@ class MetricsController(PrometheusController):
     """Prometheus text at ``/metrics``; an operations endpoint, kept out of the client API document."""
 
     include_in_schema = False
-
-
-def _openapi() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="otp-service",
-        version=__version__,
-        description="Send and check one-time codes. Contract: shared/API.md.",
-        path="/schema",
-        render_plugins=[JsonRenderPlugin()],
-        components=Components(
-            security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", description="API key or admin token")
-            }
-        ),
-    )
 
 
 def create_app(
@@ -161,6 +144,7 @@ def create_app(
             WebhookController,
             HealthController,
             MetricsController,
+            docs_assets_router(),
         ],
         lifespan=[lifespan],
         dependencies=dependencies(auth, receipt_parsers, settings.trusted_proxy_hops),
@@ -168,7 +152,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[prometheus.middleware],
         plugins=[tracing.plugin] if tracing is not None else [],
-        openapi_config=_openapi(),
+        openapi_config=openapi_config(__version__),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

@@ -12,6 +12,8 @@ from litestar.params import JSONBody, QueryParameter
 from ..domain.operations import Operations
 from ..domain.policy import LiveSettings, SettingsPatch
 from .auth import Access
+from .openapi import ApiOperation
+from .problems import ProblemCode as P
 from .problems import problem_responses
 from .schemas import AuditEntryOut, SettingsOut
 
@@ -29,21 +31,37 @@ class AdminController(Controller):
     opt = {"access": Access.ADMIN}
     security = [{"bearer": []}]
 
-    @get("/settings", summary="Read the live settings", responses=problem_responses(401, 403, 404, 503))
+    @get(
+        "/settings",
+        operation_id="getSettings",
+        operation_class=ApiOperation,
+        summary="Read the live settings",
+        responses=problem_responses(P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE),
+    )
     async def read_settings(self, operations: NamedDependency[Operations]) -> SettingsOut:
         return _out(*await operations.settings())
 
     @patch(
         "/settings",
+        operation_id="updateSettings",
+        operation_class=ApiOperation,
         summary="Change any subset of the live settings (all or nothing)",
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 503),
+        responses=problem_responses(
+            P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.CONFLICT, P.STORE_UNAVAILABLE, body=True
+        ),
     )
     async def update_settings(
         self, data: JSONBody[SettingsPatch], operations: NamedDependency[Operations], client: NamedDependency[str]
     ) -> SettingsOut:
         return _out(*await operations.update_settings(data, admin=client))
 
-    @get("/audit", summary="Settings changes, newest first", responses=problem_responses(400, 401, 403, 404, 503))
+    @get(
+        "/audit",
+        operation_id="getAuditLog",
+        operation_class=ApiOperation,
+        summary="Settings changes, newest first",
+        responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE),
+    )
     async def audit(
         self,
         operations: NamedDependency[Operations],

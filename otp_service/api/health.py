@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from ..domain.operations import Operations
+from .openapi import ApiOperation
 
 __all__ = ("HealthController",)
+
+
+class Liveness(msgspec.Struct, kw_only=True):
+    status: Literal["ok"]
+
+
+class Readiness(msgspec.Struct, kw_only=True):
+    status: Literal["ok", "unavailable"]
+    redis: Literal["up", "down"]
 
 
 class HealthController(Controller):
     path = "/health"
     tags = ["operations"]
 
-    @get("/live", summary="200 while the process runs")
-    async def live(self) -> dict[str, str]:
+    @get("/live", operation_id="live", operation_class=ApiOperation, summary="200 while the process runs")
+    async def live(self) -> Liveness:
         """Touches nothing external: a slow Redis or vendor must never make the process look dead."""
-        return {"status": "ok"}
+        return Liveness(status="ok")
 
-    @get("/ready", summary="200 when Redis answers, else 503")
-    async def ready(self, operations: NamedDependency[Operations]) -> Response[dict[str, str]]:
+    @get(
+        "/ready",
+        operation_id="ready",
+        operation_class=ApiOperation,
+        summary="200 when Redis answers, else 503",
+        responses={503: ResponseSpec(data_container=Readiness, description="Redis does not answer within 1 s.")},
+    )
+    async def ready(self, operations: NamedDependency[Operations]) -> Response[Readiness]:
         if not await operations.ready():
-            return Response({"status": "unavailable", "redis": "down"}, status_code=503)
-        return Response({"status": "ok", "redis": "up"}, status_code=200)
+            return Response(Readiness(status="unavailable", redis="down"), status_code=503)
+        return Response(Readiness(status="ok", redis="up"), status_code=200)

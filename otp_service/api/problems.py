@@ -37,10 +37,12 @@ from ..metrics import REDIS_ERRORS
 
 __all__ = (
     "EXCEPTION_HANDLERS",
+    "PROBLEM_MEDIA_TYPE",
     "Problem",
     "ProblemCode",
     "ProblemException",
     "problem",
+    "problem_headers",
     "problem_responses",
 )
 
@@ -52,15 +54,23 @@ class ProblemCode(enum.StrEnum):
 
     ``router_statuses`` are the statuses of Litestar's own HTTP errors that answer with this code
     (the router's 404 and 405, the body limit's 413, ...); each status belongs to one code at most.
+    ``headers`` are the response headers that always come with the code.
     """
 
     status: int
     heading: str  # the problem's ``title`` (``str.title`` is taken)
     doc: str
     router_statuses: tuple[int, ...]
+    headers: tuple[str, ...]
 
     def __new__(
-        cls, code: str, status: int, title: str, doc: str, router_statuses: tuple[int, ...] = ()
+        cls,
+        code: str,
+        status: int,
+        title: str,
+        doc: str,
+        router_statuses: tuple[int, ...] = (),
+        headers: tuple[str, ...] = (),
     ) -> ProblemCode:
         member = str.__new__(cls, code)
         member._value_ = code
@@ -68,6 +78,7 @@ class ProblemCode(enum.StrEnum):
         member.heading = title
         member.doc = doc
         member.router_statuses = router_statuses
+        member.headers = headers
         return member
 
     VALIDATION_ERROR = (
@@ -89,7 +100,14 @@ class ProblemCode(enum.StrEnum):
         "Country not allowed",
         "The number belongs to a country the live settings do not accept.",
     )
-    UNAUTHORIZED = ("unauthorized", 401, "Unauthorized", "The bearer token is missing or wrong.", (401,))
+    UNAUTHORIZED = (
+        "unauthorized",
+        401,
+        "Unauthorized",
+        "The bearer token is missing or wrong.",
+        (401,),
+        ("WWW-Authenticate",),
+    )
     FORBIDDEN = ("forbidden", 403, "Forbidden", "A client API key on an admin route.", (403,))
     NOT_FOUND = ("not_found", 404, "Not found", "No such resource (or admin routes are disabled).", (404,))
     RATE_LIMITED = (
@@ -98,6 +116,7 @@ class ProblemCode(enum.StrEnum):
         "Too many requests",
         "A limit was reached; `Retry-After` (and `retry_after`) says how many seconds to wait.",
         (429,),
+        ("Retry-After",),
     )
     MAX_ATTEMPTS_REACHED = (
         "max_attempts_reached",
@@ -117,6 +136,8 @@ class ProblemCode(enum.StrEnum):
         503,
         "Provider unavailable",
         "Every SMS provider in the chain failed; `tried` lists them and why.",
+        (),
+        ("Retry-After",),
     )
     STORE_UNAVAILABLE = (
         "store_unavailable",
@@ -124,6 +145,7 @@ class ProblemCode(enum.StrEnum):
         "Store unavailable",
         "The verification store (Redis) is down.",
         (503,),
+        ("Retry-After",),
     )
     INTERNAL_ERROR = (
         "internal_error",
@@ -164,28 +186,47 @@ class Problem(msgspec.Struct, kw_only=True):
     tried: list[ProviderTried] | None = None
 
 
-_RESPONSE_TEXT = {
-    400: "Invalid request (validation_error, invalid_phone)",
-    401: "Missing or wrong API key (unauthorized)",
-    403: "Not allowed (forbidden, country_not_allowed)",
-    404: "No such resource (not_found)",
-    409: "Conflicting request (conflict)",
-    413: "Request body too large (validation_error)",
-    429: "A limit was reached (rate_limited); see Retry-After",
-    503: "A dependency is down (provider_unavailable, store_unavailable)",
-}
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Listed by the contract but never sent: a check that uses the last attempt answers 200.
+_RESERVED = frozenset({ProblemCode.MAX_ATTEMPTS_REACHED})
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem responses a route can give."""
+def _codes_for(status: int) -> list[ProblemCode]:
+    return [
+        code
+        for code in ProblemCode
+        if (code.status == status or status in code.router_statuses) and code not in _RESERVED
+    ]
+
+
+def problem_headers(status: int) -> list[str]:
+    """The headers every problem response with ``status`` carries (for the OpenAPI document)."""
+    codes = _codes_for(status)
+    return [
+        name
+        for name in dict.fromkeys(h for code in codes for h in code.headers)
+        if all(name in c.headers for c in codes)
+    ]
+
+
+def problem_responses(*codes: ProblemCode, body: bool = False) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problems a route can answer, described from the table.
+
+    ``body``: the route reads a body, so Litestar's size limit can answer 413 ``validation_error``.
+    """
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(code.status, []).append(f"`{code.value}`: {code.doc}")
+    if body:
+        by_status[413] = [f"`{ProblemCode.VALIDATION_ERROR.value}`: The body is larger than the limit."]
     return {
         status: ResponseSpec(
             data_container=Problem,
-            description=_RESPONSE_TEXT[status],
-            media_type="application/problem+json",
+            description=" ".join(texts),
+            media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for status in statuses
+        for status, texts in sorted(by_status.items())
     }
 
 
@@ -215,7 +256,7 @@ def problem(
         "code": code.value,
         **extra,
     }
-    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 _ROUTER_CODES = {status: code for code in ProblemCode for status in code.router_statuses}

@@ -19,6 +19,8 @@ from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
 from .auth import Authenticator
 from .deps import ReceiptParsers
+from .openapi import ApiOperation
+from .problems import ProblemCode as P
 from .problems import problem_responses
 
 __all__ = ("WebhookController",)
@@ -31,9 +33,12 @@ class WebhookController(Controller):
     @post(
         "/{provider:str}/{secret:str}",
         status_code=200,
+        operation_id="receiveDeliveryReceipt",
+        operation_class=ApiOperation,
         summary="Delivery receipt callback from a provider",
+        description="Called by SMS vendors, not by clients: the secret in the path stands for a bearer token.",
         request_max_body_size=256 * 1024,
-        responses=problem_responses(400, 404, 413, 503),
+        responses=problem_responses(P.VALIDATION_ERROR, P.NOT_FOUND, P.STORE_UNAVAILABLE, body=True),
     )
     async def receipt(
         self,
