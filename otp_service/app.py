@@ -9,32 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
 
 import httpx
 import structlog
 from litestar import Litestar
-from litestar.datastructures import State
-from litestar.enums import ScopeType
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Message, Receive, Scope, Send
 
 from providers import ReceiptParser, build_providers, discover
 
 from . import __version__
 from .api.admin import AdminController
-from .api.auth import Authenticator
+from .api.auth import AccessGuard, Authenticator
+from .api.deps import dependencies
 from .api.health import HealthController
+from .api.openapi import docs_assets_router, openapi_config
 from .api.problems import EXCEPTION_HANDLERS
+from .api.request_log import RequestLog
 from .api.verifications import VerificationController
 from .api.webhooks import WebhookController
 from .devredis import RedisProcess
@@ -44,6 +38,7 @@ from .domain.dispatcher import Dispatcher
 from .domain.idempotency_store import IdempotencyStore
 from .domain.limits import SendLimiter
 from .domain.live import LiveSettingsSource
+from .domain.operations import Operations
 from .domain.policy import PolicyContext, default_settings
 from .domain.redis_store import AnyRedis, RedisStore
 from .domain.service import OtpService
@@ -59,71 +54,12 @@ from .tracing import tracing_for
 __all__ = ("create_app",)
 
 log = structlog.get_logger("otp.http")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class MetricsController(PrometheusController):
     """Prometheus text at ``/metrics``; an operations endpoint, kept out of the client API document."""
 
     include_in_schema = False
-
-
-class OtpApp(Litestar):
-    """Litestar plus one log line and a request id for every HTTP request, routed or not.
-
-    Route middleware would miss 404s and 405s from the router, so this wraps the whole app.
-    """
-
-    async def __call__(
-        self, scope: Scope | LifeSpanScope, receive: Receive | LifeSpanReceive, send: Send | LifeSpanSend
-    ) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await super().__call__(scope, receive, send)
-            return
-        http = cast("dict[str, Any]", scope)
-        structlog.contextvars.clear_contextvars()
-        incoming = dict(http["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-            await send(message)  # type: ignore[arg-type]
-
-        try:
-            await super().__call__(scope, receive, send_with_id)
-        finally:
-            path: str = http.get("path_template") or http["path"][:80]
-            if path.startswith("/v1/webhooks/") and "{secret" not in path:
-                path = "/v1/webhooks/…"
-            if not path.startswith(("/health/", "/metrics")) or status >= 400:
-                log.info(
-                    "request",
-                    method=http["method"],
-                    path=path,
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
-
-
-def _openapi() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="otp-service",
-        version=__version__,
-        description="Send and check one-time codes. Contract: shared/API.md.",
-        path="/schema",
-        render_plugins=[JsonRenderPlugin()],
-        components=Components(
-            security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", description="API key or admin token")
-            }
-        ),
-    )
 
 
 def create_app(
@@ -147,14 +83,7 @@ def create_app(
     receipt_parsers: dict[str, ReceiptParser] = {
         name: spec.receipts for name, spec in specs.items() if spec.receipts is not None
     }
-    state = State(
-        {
-            "auth": Authenticator(settings.api_keys, settings.admin_token, settings.webhook_secret),
-            "receipt_parsers": receipt_parsers,
-            "trusted_proxy_hops": settings.trusted_proxy_hops,
-            "settings": settings,
-        }
-    )
+    auth = Authenticator(settings.api_keys, settings.admin_token, settings.webhook_secret)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -196,6 +125,7 @@ def create_app(
             webotp_host=settings.webotp_host,
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,
         )
+        app.state.operations = Operations(live, redis_store)
         started = time.monotonic()
         # Names only: the client names of OTP_API_KEYS, the Redis kind (its URL may hold a password).
         structlog.get_logger("otp.service").info(
@@ -231,20 +161,25 @@ def create_app(
         exclude=["/metrics", "/health/live", "/health/ready", "/v1/webhooks"],
     )
 
-    return OtpApp(
+    app = Litestar(
         route_handlers=[
             VerificationController,
             AdminController,
             WebhookController,
             HealthController,
             *([MetricsController] if settings.metrics_port is None else []),  # else on its own port (cli)
+            docs_assets_router(),
         ],
         lifespan=[lifespan],
-        state=state,
+        dependencies=dependencies(auth, receipt_parsers, settings.trusted_proxy_hops),
+        guards=[AccessGuard(auth)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[prometheus.middleware],
         plugins=[tracing.plugin] if tracing is not None else [],
-        openapi_config=_openapi(),
+        openapi_config=openapi_config(__version__),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    # Outside routing, so the router's own 404s and 405s get a request id and a log line too.
+    app.asgi_handler = RequestLog(app.asgi_handler)
+    return app

@@ -17,6 +17,8 @@ from typing import Any
 import msgspec
 import structlog
 
+from .domain.phone import mask
+
 __all__ = ("Redactor", "configure_logging")
 
 _DROP = frozenset(
@@ -40,11 +42,6 @@ _DROP = frozenset(
 _PHONE = re.compile(r"\+\d{7,15}")
 
 
-def _mask_phone(match: re.Match[str]) -> str:
-    digits = match.group(0)
-    return f"{digits[:3]}{'*' * (len(digits) - 6)}{digits[-3:]}"
-
-
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self.set_secrets(secrets)
@@ -57,7 +54,7 @@ class Redactor:
         if isinstance(value, str):
             if self._pattern is not None:
                 value = self._pattern.sub("***", value)
-            return _PHONE.sub(_mask_phone, value)
+            return _PHONE.sub(lambda match: mask(match.group(0)), value)
         if isinstance(value, dict):
             return {k: ("***" if str(k).lower() in _DROP else self._clean(v)) for k, v in value.items()}
         if isinstance(value, bytes):

@@ -83,3 +83,29 @@ def test_the_request_line_has_client_masked_number_and_outcome(
     assert send_line["outcome"] == "sent"
     assert send_line["status"] == 201
     assert send_line["request_id"]
+
+
+def test_the_routers_own_404_and_405_get_a_request_id_and_a_request_line(
+    redis_server,
+    vendors: Vendors,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    """Litestar's route middleware never sees a request no route matched: the request log wraps the router."""
+    import asyncio
+
+    async def run() -> list[httpx.Response]:
+        settings = make_settings(OTP_REDIS_URL=redis_server.url)
+        async with AsyncTestClient(build_app(settings, vendors)) as client:
+            missing = await client.get("/v1/nothing-here", headers={**CLIENT, "X-Request-ID": "req-404"})
+            wrong_method = await client.put("/v1/verifications/check", json={}, headers=CLIENT)
+            return [missing, wrong_method]
+
+    missing, wrong_method = asyncio.run(run())
+    assert (missing.status_code, missing.headers["x-request-id"]) == (404, "req-404")
+    assert wrong_method.status_code == 405
+    assert len(wrong_method.headers["x-request-id"]) >= 16
+    lines = [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
+    requests = {(r["method"], r["status"]): r for r in lines if r["event"] == "request"}
+    assert requests[("GET", 404)]["request_id"] == "req-404"
+    assert requests[("GET", 404)]["path"] == "/v1/nothing-here"
+    assert requests[("PUT", 405)]["request_id"] == wrong_method.headers["x-request-id"]

@@ -5,51 +5,67 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, patch
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from ..domain.policy import SettingsPatch
-from ..domain.service import OtpService
-from .auth import admin_guard
-from .deps import provide_otp_service
-from .schemas import AuditEntryOut, SettingsOut, problem_responses
+from ..domain.operations import Operations
+from ..domain.policy import LiveSettings, SettingsPatch
+from .auth import Access
+from .openapi import ApiOperation
+from .problems import ProblemCode as P
+from .problems import problem_responses
+from .schemas import AuditEntryOut, SettingsOut
 
 __all__ = ("AdminController",)
 
 
-def _out(settings: Any, warnings: list[str]) -> SettingsOut:
-    return SettingsOut(**msgspec.structs.asdict(settings), warnings=warnings)
+def _out(settings: LiveSettings, warnings: list[str]) -> SettingsOut:
+    fields: dict[str, Any] = msgspec.structs.asdict(settings)
+    return SettingsOut(**fields, warnings=warnings)
 
 
 class AdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
-    guards = [admin_guard]
-    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
+    opt = {"access": Access.ADMIN}
     security = [{"bearer": []}]
 
-    @get("/settings", summary="Read the live settings", responses=problem_responses(401, 403, 404, 503))
-    async def read_settings(self, otp_service: NamedDependency[OtpService]) -> SettingsOut:
-        settings = await otp_service.live.get()
-        return _out(settings, otp_service.live.warnings(settings))
+    @get(
+        "/settings",
+        operation_id="getSettings",
+        operation_class=ApiOperation,
+        summary="Read the live settings",
+        responses=problem_responses(P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE),
+    )
+    async def read_settings(self, operations: NamedDependency[Operations]) -> SettingsOut:
+        return _out(*await operations.settings())
 
     @patch(
         "/settings",
+        operation_id="updateSettings",
+        operation_class=ApiOperation,
         summary="Change any subset of the live settings (all or nothing)",
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 503),
+        responses=problem_responses(
+            P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.CONFLICT, P.STORE_UNAVAILABLE, body=True
+        ),
     )
     async def update_settings(
-        self, request: Request[Any, Any, Any], data: JSONBody[SettingsPatch], otp_service: NamedDependency[OtpService]
+        self, data: JSONBody[SettingsPatch], operations: NamedDependency[Operations], client: NamedDependency[str]
     ) -> SettingsOut:
-        settings, warnings = await otp_service.live.update(data, admin=request.state.client)
-        return _out(settings, warnings)
+        return _out(*await operations.update_settings(data, admin=client))
 
-    @get("/audit", summary="Settings changes, newest first", responses=problem_responses(400, 401, 403, 404, 503))
+    @get(
+        "/audit",
+        operation_id="getAuditLog",
+        operation_class=ApiOperation,
+        summary="Settings changes, newest first",
+        responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE),
+    )
     async def audit(
         self,
-        otp_service: NamedDependency[OtpService],
+        operations: NamedDependency[Operations],
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000, required=False)] = 100,
     ) -> list[AuditEntryOut]:
-        entries = await otp_service.live.audit(limit)
+        entries = await operations.audit(limit)
         return [AuditEntryOut(time=e.time, admin=e.admin, field=e.field, old=e.old, new=e.new) for e in entries]

@@ -1,4 +1,4 @@
-"""Bearer-token guards for client, admin and webhook routes.
+"""Bearer-token checks for client and admin routes, and the webhook secret.
 
 Every comparison is constant-time and covers every configured key, so neither the time taken nor
 an early exit reveals which key (or how much of one) matched. Keys are compared as SHA-256 digests
@@ -7,6 +7,7 @@ so different lengths cost the same.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 from typing import Any
@@ -15,9 +16,9 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from .problems import ProblemException
+from .problems import ProblemCode, ProblemException
 
-__all__ = ("Authenticator", "admin_guard", "client_guard")
+__all__ = ("Access", "AccessGuard", "Authenticator")
 
 
 def _digest(value: str) -> bytes:
@@ -64,24 +65,43 @@ class Authenticator:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="otp-service"'}
 
 
-async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    auth: Authenticator = connection.app.state.auth
-    client = auth.client_for(_bearer(connection))
-    if client is None:
-        raise ProblemException(401, "unauthorized", "A valid API key is required.", headers=_CHALLENGE)
-    connection.state.client = client
-    structlog.contextvars.bind_contextvars(client=client)
+class Access(enum.StrEnum):
+    """Who may call a route: a controller says ``opt = {"access": Access.CLIENT}``; no entry means anyone."""
+
+    CLIENT = "client"
+    ADMIN = "admin"
 
 
-async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    auth: Authenticator = connection.app.state.auth
-    if not auth.admin_enabled:
-        raise ProblemException(404, "not_found", "No such resource.")
-    token = _bearer(connection)
-    if auth.is_admin(token):
-        connection.state.client = "admin"
-        structlog.contextvars.bind_contextvars(client="admin")
-        return
-    if auth.client_for(token) is not None:
-        raise ProblemException(403, "forbidden", "This API key may not use admin endpoints.")
-    raise ProblemException(401, "unauthorized", "A valid admin token is required.", headers=_CHALLENGE)
+class AccessGuard:
+    """The one guard, declared on the app: checks what the route's ``opt["access"]`` asks for.
+
+    The caller's name lands in ``connection.state.client`` (routes take it as the ``client``
+    dependency) and in the log context.
+    """
+
+    def __init__(self, auth: Authenticator) -> None:
+        self._auth = auth
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        access = handler.opt.get("access")
+        if access is None:
+            return
+        token = _bearer(connection)
+        client = self._client(token) if access is Access.CLIENT else self._admin(token)
+        connection.state.client = client
+        structlog.contextvars.bind_contextvars(client=client)
+
+    def _client(self, token: str | None) -> str:
+        client = self._auth.client_for(token)
+        if client is None:
+            raise ProblemException(ProblemCode.UNAUTHORIZED, "A valid API key is required.", headers=_CHALLENGE)
+        return client
+
+    def _admin(self, token: str | None) -> str:
+        if not self._auth.admin_enabled:
+            raise ProblemException(ProblemCode.NOT_FOUND, "No such resource.")
+        if self._auth.is_admin(token):
+            return "admin"
+        if self._auth.client_for(token) is not None:
+            raise ProblemException(ProblemCode.FORBIDDEN, "This API key may not use admin endpoints.")
+        raise ProblemException(ProblemCode.UNAUTHORIZED, "A valid admin token is required.", headers=_CHALLENGE)

@@ -1,20 +1,52 @@
-"""Dependency providers: the routes get the service from app state, never a Redis client."""
+"""The routes' dependencies, declared once on the app: routes name what they need as parameters.
+
+The service objects are built in the app's lifespan (they need the Redis client) and read from the
+app's state here, and only here; everything else is fixed when the app is built. No route gets a
+Redis client.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import Provide
 
+from providers import ReceiptParser
+
+from ..domain.operations import Operations
 from ..domain.service import OtpService
+from .auth import Authenticator
 
-__all__ = ("client_ip", "provide_otp_service")
+__all__ = ("ReceiptParsers", "client_ip", "dependencies")
 
 
-def provide_otp_service(state: State) -> OtpService:
+class ReceiptParsers:
+    """The delivery-receipt parser of each provider that sends receipts (a class Litestar can check)."""
+
+    def __init__(self, parsers: Mapping[str, ReceiptParser]) -> None:
+        self._parsers = dict(parsers)
+
+    def get(self, provider: str) -> ReceiptParser | None:
+        return self._parsers.get(provider)
+
+
+def _otp_service(state: State) -> OtpService:
     service: OtpService = state.otp_service
     return service
+
+
+def _operations(state: State) -> Operations:
+    operations: Operations = state.operations
+    return operations
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    """The API key's name (or ``admin``), set by the access guard before any route runs."""
+    client: str = request.state.client
+    return client
 
 
 def client_ip(request: Request[Any, Any, Any], trusted_hops: int) -> str:
@@ -28,3 +60,29 @@ def client_ip(request: Request[Any, Any, Any], trusted_hops: int) -> str:
         if len(hops) >= trusted_hops:
             return hops[-trusted_hops]
     return request.client.host if request.client else "unknown"
+
+
+def dependencies(
+    auth: Authenticator, receipt_parsers: Mapping[str, ReceiptParser], trusted_proxy_hops: int
+) -> dict[str, Provide]:
+    """Every dependency a route may ask for, by parameter name."""
+
+    def provide_auth() -> Authenticator:
+        return auth
+
+    parsers = ReceiptParsers(receipt_parsers)
+
+    def provide_receipt_parsers() -> ReceiptParsers:
+        return parsers
+
+    def provide_client_ip(request: Request[Any, Any, Any]) -> str:
+        return client_ip(request, trusted_proxy_hops)
+
+    return {
+        "otp_service": Provide(_otp_service, sync_to_thread=False),
+        "operations": Provide(_operations, sync_to_thread=False),
+        "client": Provide(_client, sync_to_thread=False),
+        "client_ip": Provide(provide_client_ip, sync_to_thread=False),
+        "auth": Provide(provide_auth, sync_to_thread=False),
+        "receipt_parsers": Provide(provide_receipt_parsers, sync_to_thread=False),
+    }

@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Literal
 
+import msgspec
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
-from ..domain.errors import StoreUnavailable
-from ..domain.service import OtpService
-from .deps import provide_otp_service
+from ..domain.operations import Operations
+from .openapi import ApiOperation
 
 __all__ = ("HealthController",)
+
+
+class Liveness(msgspec.Struct, kw_only=True):
+    status: Literal["ok"]
+
+
+class Readiness(msgspec.Struct, kw_only=True):
+    status: Literal["ok", "unavailable"]
+    redis: Literal["up", "down"]
 
 
 class HealthController(Controller):
     path = "/health"
     tags = ["operations"]
-    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
 
-    @get("/live", summary="200 while the process runs")
-    async def live(self) -> dict[str, str]:
+    @get("/live", operation_id="live", operation_class=ApiOperation, summary="200 while the process runs")
+    async def live(self) -> Liveness:
         """Touches nothing external: a slow Redis or vendor must never make the process look dead."""
-        return {"status": "ok"}
+        return Liveness(status="ok")
 
-    @get("/ready", summary="200 when Redis answers, else 503")
-    async def ready(self, otp_service: NamedDependency[OtpService]) -> Response[dict[str, str]]:
-        try:
-            async with asyncio.timeout(1.0):
-                await otp_service.store.ping()
-        except (StoreUnavailable, TimeoutError):
-            return Response({"status": "unavailable", "redis": "down"}, status_code=503)
-        return Response({"status": "ok", "redis": "up"}, status_code=200)
+    @get(
+        "/ready",
+        operation_id="ready",
+        operation_class=ApiOperation,
+        summary="200 when Redis answers, else 503",
+        responses={503: ResponseSpec(data_container=Readiness, description="Redis does not answer within 1 s.")},
+    )
+    async def ready(self, operations: NamedDependency[Operations]) -> Response[Readiness]:
+        if not await operations.ready():
+            return Response(Readiness(status="unavailable", redis="down"), status_code=503)
+        return Response(Readiness(status="ok", redis="up"), status_code=200)

@@ -1,20 +1,25 @@
 """Every failure becomes RFC 9457 problem JSON here, and only here.
 
-Domain errors, Litestar's own HTTP exceptions (validation, unknown route, wrong method, body too
-large) and anything unexpected all go through :func:`problem_response`, so every error body has the
-same shape with a stable ``code``. Unexpected errors answer a generic 500: their text may hold
-anything and is logged (redacted), never returned.
+:class:`ProblemCode` is the one table of problem codes: each code once, with its HTTP status, its
+title and the text the OpenAPI document gives it. Domain errors reach it through Litestar's
+exception handlers (one per domain error type, chosen by Litestar along the exception's MRO);
+Litestar's own HTTP exceptions (validation, unknown route, wrong method, body too large) and
+anything unexpected go through the same :func:`problem`, so every error body has the same shape
+with a stable ``code``. Unexpected errors answer a generic 500: their text may hold anything and is
+logged (redacted), never returned.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.openapi.datastructures import ResponseSpec
 from redis.exceptions import RedisError
 
 from ..domain.errors import (
@@ -30,66 +35,232 @@ from ..domain.errors import (
 )
 from ..metrics import REDIS_ERRORS
 
-__all__ = ("EXCEPTION_HANDLERS", "ProblemException", "problem")
+__all__ = (
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_MEDIA_TYPE",
+    "Problem",
+    "ProblemCode",
+    "ProblemException",
+    "problem",
+    "problem_headers",
+    "problem_responses",
+)
 
 log = structlog.get_logger("otp.errors")
 
-TITLES = {
-    "validation_error": "Invalid request",
-    "invalid_phone": "Invalid phone number",
-    "country_not_allowed": "Country not allowed",
-    "unauthorized": "Unauthorized",
-    "forbidden": "Forbidden",
-    "not_found": "Not found",
-    "rate_limited": "Too many requests",
-    "max_attempts_reached": "Too many attempts",
-    "conflict": "Conflict",
-    "provider_unavailable": "Provider unavailable",
-    "store_unavailable": "Store unavailable",
-    "internal_error": "Internal error",
-}
-_STATUS_CODES = {
-    400: "validation_error",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "validation_error",
-    409: "conflict",
-    413: "validation_error",
-    415: "validation_error",
-    429: "rate_limited",
-    503: "store_unavailable",
-}
+
+class ProblemCode(enum.StrEnum):
+    """The stable ``code`` of a problem, with its status, title (``heading``) and OpenAPI text.
+
+    ``router_statuses`` are the statuses of Litestar's own HTTP errors that answer with this code
+    (the router's 404 and 405, the body limit's 413, ...); each status belongs to one code at most.
+    ``headers`` are the response headers that always come with the code.
+    """
+
+    status: int
+    heading: str  # the problem's ``title`` (``str.title`` is taken)
+    doc: str
+    router_statuses: tuple[int, ...]
+    headers: tuple[str, ...]
+
+    def __new__(
+        cls,
+        code: str,
+        status: int,
+        title: str,
+        doc: str,
+        router_statuses: tuple[int, ...] = (),
+        headers: tuple[str, ...] = (),
+    ) -> ProblemCode:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.status = status
+        member.heading = title
+        member.doc = doc
+        member.router_statuses = router_statuses
+        member.headers = headers
+        return member
+
+    VALIDATION_ERROR = (
+        "validation_error",
+        400,
+        "Invalid request",
+        "The body, a parameter or a header breaks the schema or a rule; `errors` lists each field.",
+        (400, 405, 413, 415),
+    )
+    INVALID_PHONE = (
+        "invalid_phone",
+        400,
+        "Invalid phone number",
+        "`to` is not a valid phone number in international form.",
+    )
+    COUNTRY_NOT_ALLOWED = (
+        "country_not_allowed",
+        403,
+        "Country not allowed",
+        "The number belongs to a country the live settings do not accept.",
+    )
+    UNAUTHORIZED = (
+        "unauthorized",
+        401,
+        "Unauthorized",
+        "The bearer token is missing or wrong.",
+        (401,),
+        ("WWW-Authenticate",),
+    )
+    FORBIDDEN = ("forbidden", 403, "Forbidden", "A client API key on an admin route.", (403,))
+    NOT_FOUND = ("not_found", 404, "Not found", "No such resource (or admin routes are disabled).", (404,))
+    RATE_LIMITED = (
+        "rate_limited",
+        429,
+        "Too many requests",
+        "A limit was reached; `Retry-After` (and `retry_after`) says how many seconds to wait.",
+        (429,),
+        ("Retry-After",),
+    )
+    MAX_ATTEMPTS_REACHED = (
+        "max_attempts_reached",
+        429,
+        "Too many attempts",
+        "Reserved by the contract; a used-up verification is answered by the check itself (200).",
+    )
+    CONFLICT = (
+        "conflict",
+        409,
+        "Conflict",
+        "The request conflicts with another one (an idempotency key's first body, a concurrent settings change).",
+        (409,),
+    )
+    PROVIDER_UNAVAILABLE = (
+        "provider_unavailable",
+        503,
+        "Provider unavailable",
+        "Every SMS provider in the chain failed; `tried` lists them and why.",
+        (),
+        ("Retry-After",),
+    )
+    STORE_UNAVAILABLE = (
+        "store_unavailable",
+        503,
+        "Store unavailable",
+        "The verification store (Redis) is down.",
+        (503,),
+        ("Retry-After",),
+    )
+    INTERNAL_ERROR = (
+        "internal_error",
+        500,
+        "Internal error",
+        "An unexpected error; nothing about it is returned.",
+        (500,),
+    )
 
 
-class ProblemException(ProblemDetailsException):
-    """A problem raised directly by a route or guard (401, 403, 404)."""
+if TYPE_CHECKING:
+    CodeText = str
+else:  # the OpenAPI document lists the codes inline, in the table's order
+    CodeText = Literal[tuple(code.value for code in ProblemCode)]
 
-    def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None) -> None:
-        structlog.contextvars.bind_contextvars(outcome=code)
-        super().__init__(
-            status_code=status,
-            detail=detail,
-            title=TITLES[code],
-            type_=f"urn:otp-service:problem:{code}",
-            extra={"code": code},
-            headers=headers,
+
+class ProblemError(msgspec.Struct, kw_only=True):
+    message: str
+    field: str | None = None
+    source: str | None = None
+
+
+class ProviderTried(msgspec.Struct, kw_only=True):
+    provider: str
+    reason: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """RFC 9457 problem details; ``code`` is the stable, machine-readable part."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: CodeText
+    retry_after: int | None = None
+    errors: list[ProblemError] | None = None
+    tried: list[ProviderTried] | None = None
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Listed by the contract but never sent: a check that uses the last attempt answers 200.
+_RESERVED = frozenset({ProblemCode.MAX_ATTEMPTS_REACHED})
+
+
+def _codes_for(status: int) -> list[ProblemCode]:
+    return [
+        code
+        for code in ProblemCode
+        if (code.status == status or status in code.router_statuses) and code not in _RESERVED
+    ]
+
+
+def problem_headers(status: int) -> list[str]:
+    """The headers every problem response with ``status`` carries (for the OpenAPI document)."""
+    codes = _codes_for(status)
+    return [
+        name
+        for name in dict.fromkeys(h for code in codes for h in code.headers)
+        if all(name in c.headers for c in codes)
+    ]
+
+
+def problem_responses(*codes: ProblemCode, body: bool = False) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problems a route can answer, described from the table.
+
+    ``body``: the route reads a body, so Litestar's size limit can answer 413 ``validation_error``.
+    """
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(code.status, []).append(f"`{code.value}`: {code.doc}")
+    if body:
+        by_status[413] = [f"`{ProblemCode.VALIDATION_ERROR.value}`: The body is larger than the limit."]
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=" ".join(texts),
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
         )
+        for status, texts in sorted(by_status.items())
+    }
+
+
+class ProblemException(HTTPException):
+    """A problem raised by a guard (401, 403, 404): an HTTP concern with no domain error behind it."""
+
+    def __init__(self, code: ProblemCode, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=code.status, detail=detail, headers=headers)
+        self.code = code
 
 
 def problem(
-    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    code: ProblemCode,
+    detail: str,
+    *,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response[dict[str, Any]]:
-    structlog.contextvars.bind_contextvars(outcome=code)
+    structlog.contextvars.bind_contextvars(outcome=code.value)
+    status = status or code.status
     body: dict[str, Any] = {
-        "type": f"urn:otp-service:problem:{code}",
-        "title": TITLES.get(code, "Error"),
+        "type": f"urn:otp-service:problem:{code.value}",
+        "title": code.heading,
         "status": status,
         "detail": detail,
-        "code": code,
+        "code": code.value,
         **extra,
     }
-    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+_ROUTER_CODES = {status: code for code in ProblemCode for status in code.router_statuses}
+_ROUTER_DETAILS = {404: "No such resource.", 413: "The request body is too large."}
 
 
 def _validation(exc: ValidationException) -> Response[dict[str, Any]]:
@@ -106,60 +277,74 @@ def _validation(exc: ValidationException) -> Response[dict[str, Any]]:
     detail = errors[0]["message"] if errors else "The request body is not valid."
     if "field" in (errors[0] if errors else {}):
         detail = f"{errors[0]['field']}: {detail}"
-    return problem(400, "validation_error", detail, errors=errors)
+    return problem(ProblemCode.VALIDATION_ERROR, detail, errors=errors)
 
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    if isinstance(exc, ProblemDetailsException):
-        return exc.to_response(request)
+    if isinstance(exc, ProblemException):
+        return problem(exc.code, exc.detail, headers=exc.headers)
     if isinstance(exc, ValidationException):
         return _validation(exc)
     status = exc.status_code
-    code = _STATUS_CODES.get(status, "internal_error" if status >= 500 else "validation_error")
-    detail = {
-        404: "No such resource.",
-        405: f"Method {request.method} is not allowed here.",
-        413: "The request body is too large.",
-    }.get(status, exc.detail if status < 500 else "The request could not be processed.")
-    headers = dict(exc.headers or {})
-    return problem(status, code, detail, headers=headers or None)
+    code = _ROUTER_CODES.get(status, ProblemCode.INTERNAL_ERROR if status >= 500 else ProblemCode.VALIDATION_ERROR)
+    if status == 405:
+        detail = f"Method {request.method} is not allowed here."
+    else:
+        detail = _ROUTER_DETAILS.get(status, exc.detail if status < 500 else "The request could not be processed.")
+    return problem(code, detail, status=status, headers=dict(exc.headers or {}) or None)
 
 
-def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    if isinstance(exc, RateLimited):
-        seconds = str(exc.retry_after_s)
-        return problem(429, "rate_limited", exc.detail, headers={"Retry-After": seconds}, retry_after=exc.retry_after_s)
-    if isinstance(exc, ValidationFailed):
-        return problem(400, "validation_error", exc.detail, errors=exc.errors)
-    if isinstance(exc, InvalidPhone):
-        return problem(400, "invalid_phone", exc.detail, errors=[{"field": "to", "message": exc.detail}])
-    if isinstance(exc, CountryNotAllowed):
-        return problem(403, "country_not_allowed", exc.detail)
-    if isinstance(exc, NotFound):
-        return problem(404, "not_found", exc.detail)
-    if isinstance(exc, Conflict):
-        return problem(409, "conflict", exc.detail)
-    if isinstance(exc, ProviderUnavailableError):
-        return problem(503, "provider_unavailable", exc.detail, tried=exc.tried, headers={"Retry-After": "5"})
-    if isinstance(exc, StoreUnavailable):
-        REDIS_ERRORS.inc()
-        log.error("store.unavailable", error=repr(exc.__cause__)[:200] if exc.__cause__ else "unknown")
-        return problem(503, "store_unavailable", exc.detail, headers={"Retry-After": "1"})
-    return _internal(request, exc)
+def _rate_limited(request: Request[Any, Any, Any], exc: RateLimited) -> Response[dict[str, Any]]:
+    seconds = exc.retry_after_s
+    return problem(ProblemCode.RATE_LIMITED, exc.detail, headers={"Retry-After": str(seconds)}, retry_after=seconds)
+
+
+def _validation_failed(request: Request[Any, Any, Any], exc: ValidationFailed) -> Response[dict[str, Any]]:
+    return problem(ProblemCode.VALIDATION_ERROR, exc.detail, errors=exc.errors)
+
+
+def _invalid_phone(request: Request[Any, Any, Any], exc: InvalidPhone) -> Response[dict[str, Any]]:
+    return problem(ProblemCode.INVALID_PHONE, exc.detail, errors=[{"field": "to", "message": exc.detail}])
+
+
+def _provider_unavailable(request: Request[Any, Any, Any], exc: ProviderUnavailableError) -> Response[dict[str, Any]]:
+    return problem(ProblemCode.PROVIDER_UNAVAILABLE, exc.detail, tried=exc.tried, headers={"Retry-After": "5"})
+
+
+def _store_unavailable(request: Request[Any, Any, Any], exc: StoreUnavailable) -> Response[dict[str, Any]]:
+    REDIS_ERRORS.inc()
+    log.error("store.unavailable", error=repr(exc.__cause__)[:200] if exc.__cause__ else "unknown")
+    return problem(ProblemCode.STORE_UNAVAILABLE, exc.detail, headers={"Retry-After": "1"})
+
+
+def _redis(request: Request[Any, Any, Any], exc: RedisError) -> Response[dict[str, Any]]:
+    return _store_unavailable(request, StoreUnavailable("The verification store is unavailable."))
+
+
+def _plain(code: ProblemCode) -> Callable[[Request[Any, Any, Any], DomainError], Response[dict[str, Any]]]:
+    def handle(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+        return problem(code, exc.detail)
+
+    return handle
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("request.failed", error=type(exc).__name__)
-    return problem(500, "internal_error", "The request could not be processed.")
+    return problem(ProblemCode.INTERNAL_ERROR, "The request could not be processed.")
 
 
-def _redis(request: Request[Any, Any, Any], exc: RedisError) -> Response[dict[str, Any]]:
-    return _domain(request, StoreUnavailable("The verification store is unavailable."))
-
-
+# Litestar picks the handler of the nearest class in the exception's MRO: SettingsInvalid is a
+# ValidationFailed, any other DomainError falls through to ``Exception``.
 EXCEPTION_HANDLERS: dict[type[Exception], Callable[..., Response[Any]]] = {
     HTTPException: _http,
     RedisError: _redis,
-    DomainError: _domain,
+    ValidationFailed: _validation_failed,
+    InvalidPhone: _invalid_phone,
+    CountryNotAllowed: _plain(ProblemCode.COUNTRY_NOT_ALLOWED),
+    NotFound: _plain(ProblemCode.NOT_FOUND),
+    Conflict: _plain(ProblemCode.CONFLICT),
+    RateLimited: _rate_limited,
+    ProviderUnavailableError: _provider_unavailable,
+    StoreUnavailable: _store_unavailable,
     Exception: _internal,
 }

@@ -1,4 +1,4 @@
-"""Request and response bodies of the public contract (``shared/API.md``).
+"""Request and response bodies of the public contract (``docs/api.md``).
 
 Constraints live in ``msgspec.Meta`` so msgspec enforces them on decode and Litestar copies them into
 the OpenAPI document. Unknown fields are refused: a typo such as ``"cod"`` must be a 400, not a
@@ -7,13 +7,13 @@ silently ignored field.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
 from ..domain.models import CheckResult, DeliveryStatus, Verification
 from ..domain.policy import LiveSettings
+from ..domain.times import rfc3339
 
 __all__ = (
     "AuditEntryOut",
@@ -24,7 +24,6 @@ __all__ = (
     "StartIn",
     "VerificationOut",
     "check_out",
-    "rfc3339",
     "verification_out",
 )
 
@@ -117,10 +116,6 @@ class AuditEntryOut(msgspec.Struct, kw_only=True):
     new: Any
 
 
-def rfc3339(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def verification_out(v: Verification, now_ms: int) -> VerificationOut:
     status = v.effective_status(now_ms)
     attempts = v.attempts_left if status == "pending" else max(0, v.attempts_left)
@@ -153,67 +148,3 @@ def check_out(result: CheckResult) -> CheckOut:
         valid=result.valid,
         attempts_left=msgspec.UNSET if result.attempts_left is None else result.attempts_left,
     )
-
-
-class ProblemError(msgspec.Struct, kw_only=True):
-    message: str
-    field: str | None = None
-    source: str | None = None
-
-
-class ProviderTried(msgspec.Struct, kw_only=True):
-    provider: str
-    reason: str
-
-
-class Problem(msgspec.Struct, kw_only=True):
-    """RFC 9457 problem details; ``code`` is the stable, machine-readable part."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: Literal[
-        "validation_error",
-        "invalid_phone",
-        "country_not_allowed",
-        "unauthorized",
-        "forbidden",
-        "not_found",
-        "rate_limited",
-        "max_attempts_reached",
-        "conflict",
-        "provider_unavailable",
-        "store_unavailable",
-        "internal_error",
-    ]
-    retry_after: int | None = None
-    errors: list[ProblemError] | None = None
-    tried: list[ProviderTried] | None = None
-
-
-_DESCRIPTIONS = {
-    400: "Invalid request (validation_error, invalid_phone)",
-    401: "Missing or wrong API key (unauthorized)",
-    403: "Not allowed (forbidden, country_not_allowed)",
-    404: "No such resource (not_found)",
-    409: "Conflicting request (conflict)",
-    413: "Request body too large (validation_error)",
-    429: "A limit was reached (rate_limited); see Retry-After",
-    503: "A dependency is down (provider_unavailable, store_unavailable)",
-}
-
-
-def problem_responses(*statuses: int) -> dict[int, Any]:
-    """OpenAPI entries for the problem responses a route can give."""
-    from litestar.openapi.datastructures import ResponseSpec
-
-    return {
-        status: ResponseSpec(
-            data_container=Problem,
-            description=_DESCRIPTIONS[status],
-            media_type="application/problem+json",
-            generate_examples=False,
-        )
-        for status in statuses
-    }

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
-from .auth import client_guard
-from .deps import client_ip, provide_otp_service
-from .schemas import CheckIn, CheckOut, StartIn, VerificationOut, check_out, problem_responses, verification_out
+from .auth import Access
+from .openapi import ApiOperation
+from .problems import ProblemCode as P
+from .problems import problem_responses
+from .schemas import CheckIn, CheckOut, StartIn, VerificationOut, check_out, verification_out
 
 __all__ = ("VerificationController",)
 
@@ -35,21 +37,33 @@ def _now_ms() -> int:
 class VerificationController(Controller):
     path = "/v1/verifications"
     tags = ["verifications"]
-    guards = [client_guard]
-    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
+    opt = {"access": Access.CLIENT}
     security = [{"bearer": []}]
 
     @post(
         "/",
         status_code=201,
+        operation_id="sendVerification",
+        operation_class=ApiOperation,
         summary="Start (or restart) a verification and send the code",
-        responses=problem_responses(400, 401, 403, 409, 413, 429, 503),
+        responses=problem_responses(
+            P.VALIDATION_ERROR,
+            P.INVALID_PHONE,
+            P.UNAUTHORIZED,
+            P.COUNTRY_NOT_ALLOWED,
+            P.CONFLICT,
+            P.RATE_LIMITED,
+            P.PROVIDER_UNAVAILABLE,
+            P.STORE_UNAVAILABLE,
+            body=True,
+        ),
     )
     async def start(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[StartIn],
         otp_service: NamedDependency[OtpService],
+        client: NamedDependency[str],
+        client_ip: NamedDependency[str],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -65,8 +79,8 @@ class VerificationController(Controller):
         fingerprint = msgspec.json.encode(data).hex() if idempotency_key else ""
         verification, _replayed = await otp_service.start(
             data.to,
-            client=request.state.client,
-            ip=client_ip(request, request.app.state.trusted_proxy_hops),
+            client=client,
+            ip=client_ip,
             locale=data.locale,
             app_hash=data.app_hash.strip() if data.app_hash else None,
             idempotency_key=idempotency_key,
@@ -74,7 +88,23 @@ class VerificationController(Controller):
         )
         return verification_out(verification, _now_ms())
 
-    @post("/check", status_code=200, summary="Check a code", responses=problem_responses(400, 401, 404, 413, 429, 503))
+    @post(
+        "/check",
+        status_code=200,
+        operation_id="checkVerification",
+        operation_class=ApiOperation,
+        summary="Check a code",
+        responses=problem_responses(
+            P.VALIDATION_ERROR,
+            P.INVALID_PHONE,
+            P.UNAUTHORIZED,
+            P.NOT_FOUND,
+            P.RATE_LIMITED,
+            P.PROVIDER_UNAVAILABLE,
+            P.STORE_UNAVAILABLE,
+            body=True,
+        ),
+    )
     async def check(self, data: JSONBody[CheckIn], otp_service: NamedDependency[OtpService]) -> CheckOut:
         if (data.to is None) == (data.id is None):
             message = "Give exactly one of 'to' or 'id'."
@@ -89,8 +119,10 @@ class VerificationController(Controller):
 
     @get(
         "/{verification_id:str}",
+        operation_id="getVerification",
+        operation_class=ApiOperation,
         summary="Read a verification and its delivery state",
-        responses=problem_responses(401, 404, 503),
+        responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.NOT_FOUND, P.STORE_UNAVAILABLE),
     )
     async def status(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
         return verification_out(await otp_service.get(_known_id(verification_id)), _now_ms())
@@ -98,8 +130,10 @@ class VerificationController(Controller):
     @post(
         "/{verification_id:str}/cancel",
         status_code=200,
+        operation_id="cancelVerification",
+        operation_class=ApiOperation,
         summary="Cancel a pending verification",
-        responses=problem_responses(401, 404, 503),
+        responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.NOT_FOUND, P.STORE_UNAVAILABLE),
     )
     async def cancel(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
         return verification_out(await otp_service.cancel(_known_id(verification_id)), _now_ms())

@@ -12,16 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from providers import ReceiptError, ReceiptParser
+from providers import ReceiptError
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
 from .auth import Authenticator
-from .deps import provide_otp_service
-from .schemas import problem_responses
+from .deps import ReceiptParsers
+from .openapi import ApiOperation
+from .problems import ProblemCode as P
+from .problems import problem_responses
 
 __all__ = ("WebhookController",)
 
@@ -29,14 +31,16 @@ __all__ = ("WebhookController",)
 class WebhookController(Controller):
     path = "/v1/webhooks"
     tags = ["webhooks"]
-    dependencies = {"otp_service": Provide(provide_otp_service, sync_to_thread=False)}
 
     @post(
         "/{provider:str}/{secret:str}",
         status_code=200,
+        operation_id="receiveDeliveryReceipt",
+        operation_class=ApiOperation,
         summary="Delivery receipt callback from a provider",
+        description="Called by SMS vendors, not by clients: the secret in the path stands for a bearer token.",
         request_max_body_size=256 * 1024,
-        responses=problem_responses(400, 404, 413, 503),
+        responses=problem_responses(P.VALIDATION_ERROR, P.NOT_FOUND, P.STORE_UNAVAILABLE, body=True),
     )
     async def receipt(
         self,
@@ -44,10 +48,10 @@ class WebhookController(Controller):
         provider: FromPath[str],
         secret: FromPath[str],
         otp_service: NamedDependency[OtpService],
+        auth: NamedDependency[Authenticator],
+        receipt_parsers: NamedDependency[ReceiptParsers],
     ) -> Any:
-        auth: Authenticator = request.app.state.auth
-        parsers: dict[str, ReceiptParser] = request.app.state.receipt_parsers
-        parser = parsers.get(provider)
+        parser = receipt_parsers.get(provider)
         if not auth.webhook_secret_ok(secret) or parser is None:
             raise NotFound("No such resource.")
         body = await request.body()

@@ -10,7 +10,6 @@ written by the same script as the change they describe.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ import msgspec
 from .errors import Conflict, SettingsInvalid, StoreUnavailable
 from .policy import LiveSettings, PolicyContext, SettingsPatch, apply_patch, nist_warnings, validate_settings
 from .settings_store import SettingsStore
+from .times import rfc3339
 
 __all__ = ("AuditEntry", "LiveSettingsSource")
 
@@ -34,10 +34,6 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     field: str
     old: Any
     new: Any
-
-
-def _rfc3339(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class LiveSettingsSource:
@@ -93,7 +89,7 @@ class LiveSettingsSource:
             merged, changed = apply_patch(doc.settings, patch, self.ctx)
             if not changed:
                 return doc.settings, self.warnings(doc.settings)
-            now = _rfc3339(time.time())
+            now = rfc3339(int(time.time() * 1000))
             old = msgspec.to_builtins(doc.settings)
             new = msgspec.to_builtins(merged)
             audit = [

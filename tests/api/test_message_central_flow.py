@@ -2,7 +2,7 @@
 
 The vendor makes the code and judges it (``validateOtp`` with the stored ``verificationId``); our own
 rules still wrap it: attempts are counted on our side, a used or dead verification is 404 without
-asking the vendor, and a vendor that cannot answer costs the user no attempt (API.md, STYLE.md 3).
+asking the vendor, and a vendor that cannot answer costs the user no attempt (docs/api.md).
 """
 
 from __future__ import annotations
