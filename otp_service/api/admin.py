@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch
+from litestar import Controller, Request, get, patch, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
@@ -38,11 +38,24 @@ class AdminController(Controller):
         "/settings",
         summary="Change any subset of the live settings (all or nothing)",
         responses=problem_responses(400, 401, 403, 404, 409, 413, 503),
+        description="503 settings_unreadable while the document in Redis cannot be read: replace it with PUT.",
     )
     async def update_settings(
         self, request: Request[Any, Any, Any], data: JSONBody[SettingsPatch], otp_service: NamedDependency[OtpService]
     ) -> SettingsOut:
         settings, warnings = await otp_service.live.update(data, admin=request.state.client)
+        return _out(settings, warnings)
+
+    @put(
+        "/settings",
+        summary="Replace the live settings document: the given fields set, every other one from the baseline",
+        description="Works whatever the stored document holds: the repair for 503 settings_unreadable.",
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 503),
+    )
+    async def replace_settings(
+        self, request: Request[Any, Any, Any], data: JSONBody[SettingsPatch], otp_service: NamedDependency[OtpService]
+    ) -> SettingsOut:
+        settings, warnings = await otp_service.live.replace(data, admin=request.state.client)
         return _out(settings, warnings)
 
     @get("/audit", summary="Settings changes, newest first", responses=problem_responses(400, 401, 403, 404, 503))

@@ -8,6 +8,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
 
 from ..domain.errors import StoreUnavailable
+from ..domain.live import DocumentState
 from ..domain.service import OtpService
 from .deps import provide_otp_service
 
@@ -24,11 +25,15 @@ class HealthController(Controller):
         """Touches nothing external: a slow Redis or vendor must never make the process look dead."""
         return {"status": "ok"}
 
-    @get("/ready", summary="200 when Redis answers, else 503")
+    @get("/ready", summary="200 when Redis answers, else 503; says whether the settings document is readable")
     async def ready(self, otp_service: NamedDependency[OtpService]) -> Response[dict[str, str]]:
         try:
             async with asyncio.timeout(1.0):
                 await otp_service.store.ping()
+                settings = await otp_service.live.document_state()
         except (StoreUnavailable, TimeoutError):
             return Response({"status": "unavailable", "redis": "down"}, status_code=503)
-        return Response({"status": "ok", "redis": "up"}, status_code=200)
+        # An unreadable settings document is shared by every replica, and each keeps serving its last
+        # good settings: still ready (503 would take them all out at once), but degraded, and said.
+        status = "ok" if settings is DocumentState.OK else "degraded"
+        return Response({"status": status, "redis": "up", "settings": settings.value}, status_code=200)

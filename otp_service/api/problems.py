@@ -25,6 +25,7 @@ from ..domain.errors import (
     NotFound,
     ProviderUnavailableError,
     RateLimited,
+    SettingsUnreadable,
     StoreUnavailable,
     ValidationFailed,
 )
@@ -46,6 +47,7 @@ TITLES = {
     "conflict": "Conflict",
     "provider_unavailable": "Provider unavailable",
     "store_unavailable": "Store unavailable",
+    "settings_unreadable": "Settings document unreadable",
     "internal_error": "Internal error",
 }
 _STATUS_CODES = {
@@ -141,6 +143,8 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[
         return problem(409, "conflict", exc.detail)
     if isinstance(exc, ProviderUnavailableError):
         return problem(503, "provider_unavailable", exc.detail, tried=exc.tried, headers={"Retry-After": "5"})
+    if isinstance(exc, SettingsUnreadable):
+        return problem(503, "settings_unreadable", exc.detail)
     if isinstance(exc, StoreUnavailable):
         REDIS_ERRORS.inc()
         log.error("store.unavailable", error=repr(exc.__cause__)[:200] if exc.__cause__ else "unknown")
