@@ -196,9 +196,8 @@ def settings_reset() -> None:
     """
     import asyncio
 
-    from .settings_reset import reset
-
     from .logging import configure_logging
+    from .settings_reset import reset
 
     settings = _settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values())

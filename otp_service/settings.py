@@ -18,11 +18,11 @@ import msgspec
 from providers import ProviderSpec, VendorSettings, discover, load_vendor_settings
 
 from .config.known import SECRET_VARIABLES, unknown_variables
-from .domain.policy import LiveSettings
 from .config.problems import ConfigErrors, Problems, SettingsError
 from .config.secret_files import read_secret_files
 from .config.settings_file import live_baseline
 from .config.values import OTEL_MISSING, api_keys, log_level, number, otel_installed, redis_url, webotp_host
+from .domain.policy import LiveSettings
 
 __all__ = ("ConfigErrors", "Settings", "SettingsError", "load_settings")
 

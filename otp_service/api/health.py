@@ -25,7 +25,7 @@ class HealthController(Controller):
         """Touches nothing external: a slow Redis or vendor must never make the process look dead."""
         return {"status": "ok"}
 
-    @get("/ready", summary="200 when Redis answers, else 503; says whether the settings document is readable")
+    @get("/ready", summary="200 when Redis answers, else 503")
     async def ready(self, otp_service: NamedDependency[OtpService]) -> Response[dict[str, str]]:
         try:
             async with asyncio.timeout(1.0):

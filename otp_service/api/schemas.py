@@ -201,7 +201,7 @@ _DESCRIPTIONS = {
     409: "Conflicting request (conflict)",
     413: "Request body too large (validation_error)",
     429: "A limit was reached (rate_limited); see Retry-After",
-    503: "A dependency is down (provider_unavailable, store_unavailable, settings_unreadable)",
+    503: "A dependency is down (provider_unavailable, store_unavailable)",
 }
 
 

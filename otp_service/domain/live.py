@@ -77,6 +77,7 @@ class LiveSettingsSource:
         self._settings: LiveSettings | None = None  # in force on this replica
         self._good: Document | None = None  # the last document read well (an absent one counts)
         self.state = DocumentState.OK
+        SETTINGS_DOCUMENT_VALID.set(1)  # nothing read yet is nothing known bad; the first read decides
         self._read_at = 0.0
         self._failed_at = -1.0
         self._lock = asyncio.Lock()
@@ -235,4 +236,3 @@ class LiveSettingsSource:
         except SettingsInvalid as exc:
             name = "OTP_PROVIDERS" if self._baseline_source == "built-in defaults" else "OTP_SETTINGS_FILE"
             raise ValueError(f"{name}: {exc.detail}") from exc
-

@@ -112,7 +112,9 @@ async def assert_reports_unreadable(client: Client) -> None:
     assert ready.status_code == 200
     assert ready.json()["settings"] == "unreadable"
     assert await document_valid_gauge(client) == 0
-    assert_problem(await client.patch("/v1/admin/settings", json={"brand": "X"}, headers=ADMIN), 503, "settings_unreadable")
+    assert_problem(
+        await client.patch("/v1/admin/settings", json={"brand": "X"}, headers=ADMIN), 503, "settings_unreadable"
+    )
 
 
 async def assert_healthy(client: Client) -> None:
@@ -221,7 +223,8 @@ async def test_a_baseline_change_applies_to_the_fields_nobody_patched(
 ) -> None:
     async with AsyncTestClient(build_app(file_settings, Vendors())) as before:
         await patch_settings(before, brand="Globex")
-    baseline_file.write_text('max_attempts = 7\nbrand = "Newer baseline"\nresend_cooldown_seconds = 45\n')
+    newer = 'max_attempts = 7\nbrand = "Newer baseline"\nresend_cooldown_seconds = 45\n'
+    await asyncio.to_thread(baseline_file.write_text, newer)
     restarted = make_settings(OTP_REDIS_URL=redis_backend.url, OTP_SETTINGS_FILE=str(baseline_file))
     async with AsyncTestClient(build_app(restarted, Vendors())) as after:
         body = await settings_of(after)
@@ -241,8 +244,12 @@ async def test_put_replaces_the_document_and_is_audited(file_client: Client, red
     replaced = [e for e in entries if e["field"] == "*"]
     assert replaced and replaced[0]["new"] == ["max_attempts"]
     assert {e["field"] for e in entries[: entries.index(replaced[0])]} <= {"brand", "code_length", "max_attempts"}
-    assert_problem(await client.put("/v1/admin/settings", json={"max_attempts": 0}, headers=ADMIN), 400, "validation_error")
-    assert_problem(await client.put("/v1/admin/settings", json={"providers": ["nobody"]}, headers=ADMIN), 400, "validation_error")
+    assert_problem(
+        await client.put("/v1/admin/settings", json={"max_attempts": 0}, headers=ADMIN), 400, "validation_error"
+    )
+    assert_problem(
+        await client.put("/v1/admin/settings", json={"providers": ["nobody"]}, headers=ADMIN), 400, "validation_error"
+    )
     assert (await settings_of(client))["max_attempts"] == 3  # nothing applied
 
 
