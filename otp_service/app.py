@@ -184,6 +184,7 @@ def create_app(
             ctx,
             max_age_s=settings.settings_cache_s,
             baseline_source=settings.settings_file or "built-in defaults",
+            defaults=default_settings(settings.providers),
         )
         live.check_defaults()
         params = argon2 or Argon2Params(settings.argon2_time_cost, settings.argon2_memory_kib)

@@ -40,6 +40,7 @@ async def reset(settings: Settings) -> int:
             settings.live_baseline or default_settings(settings.providers),
             ctx,
             baseline_source=settings.settings_file or "built-in defaults",
+            defaults=default_settings(settings.providers),
         )
         try:
             await live.replace(SettingsPatch(), admin=_who())

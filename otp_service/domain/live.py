@@ -29,7 +29,15 @@ import structlog
 
 from ..metrics import SETTINGS_DOCUMENT_VALID
 from .errors import Conflict, SettingsInvalid, SettingsUnreadable, StoreUnavailable
-from .policy import LiveSettings, PolicyContext, SettingsPatch, apply_patch, nist_warnings, validate_settings
+from .policy import (
+    LiveSettings,
+    PolicyContext,
+    SettingsPatch,
+    apply_patch,
+    default_settings,
+    nist_warnings,
+    validate_settings,
+)
 from .settings_document import Document, Unreadable, absent, digest, encode, parse
 from .settings_store import WRONG_TYPE, SettingsStore
 
@@ -68,9 +76,12 @@ class LiveSettingsSource:
         *,
         max_age_s: float = 0.5,
         baseline_source: str = "built-in defaults",
+        defaults: LiveSettings | None = None,
     ) -> None:
         self._store = store
         self._baseline = baseline
+        # The previous release's baseline, to read its documents (they hold no "overridden" list).
+        self._defaults = defaults or default_settings(baseline.providers)
         self._baseline_source = baseline_source
         self.ctx = ctx
         self._max_age_s = max_age_s
@@ -91,7 +102,7 @@ class LiveSettingsSource:
         try:
             if raw is WRONG_TYPE:
                 raise Unreadable("the key holds another Redis type, not a string")
-            doc = absent(self._baseline) if raw is None else parse(raw, self._baseline)
+            doc = absent(self._baseline) if raw is None else parse(raw, self._baseline, self._defaults)
         except Unreadable as exc:
             self._unreadable(exc.reason)
             return expected, None
@@ -180,7 +191,7 @@ class LiveSettingsSource:
             entries = self._entries(admin, doc.settings, merged, changed)
             document = encode(doc, merged, doc.overrides | set(changed), doc.version + 1)
             if await self._store.swap(doc.digest, document, entries):
-                self._readable(parse(document, self._baseline))
+                self._readable(parse(document, self._baseline, self._defaults))
                 return self._written(merged)
         raise Conflict("The settings changed concurrently; retry the request.")
 
@@ -212,7 +223,7 @@ class LiveSettingsSource:
             version = max(old.version if old is not None else 0, self._good.version if self._good else 0) + 1
             document = encode(old, settings, overrides, version)
             if await self._store.swap(expected, document, entries):
-                self._readable(parse(document, self._baseline))
+                self._readable(parse(document, self._baseline, self._defaults))
                 return self._written(settings)
         raise Conflict("The settings changed concurrently; retry the request.")
 

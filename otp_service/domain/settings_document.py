@@ -12,8 +12,9 @@ A full copy plus the names an admin set, rather than the overrides alone: a repl
 release (which reads ``settings`` as a complete document) still serves the right values during a
 rolling upgrade, the document reads on its own in ``redis-cli``, and a replica of this release takes
 only the ``overridden`` fields from it, so a change of the baseline file reaches every field nobody
-PATCHed. A document without ``overridden`` was written by an earlier release, whose admins set the
-whole copy: every field in it counts as set.
+PATCHed. A document without ``overridden`` was written by the previous release, whose baseline was the
+built-in defaults: the fields that differ from them are what its admins changed (a PATCH back to a
+default cannot be told apart, and needs none), the others follow the baseline file.
 
 Unknown fields are ignored and kept; a known field with a value this release refuses (type, range)
 makes the document unreadable as a whole: serving part of it, or the baseline for that field, would
@@ -77,8 +78,10 @@ def _decode(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def parse(raw: bytes, baseline: LiveSettings) -> Document:
-    """The document in ``raw`` on top of ``baseline``, or :class:`Unreadable`."""
+def parse(raw: bytes, baseline: LiveSettings, defaults: LiveSettings) -> Document:
+    """The document in ``raw`` on top of ``baseline``, or :class:`Unreadable`.
+
+    ``defaults`` (built in, with ``OTP_PROVIDERS``) tell the admin changes in a previous release's document."""
     data = _decode(raw)
     version = data.get("version")
     if type(version) is not int or version < 0:
@@ -87,15 +90,15 @@ def parse(raw: bytes, baseline: LiveSettings) -> Document:
     if not isinstance(stored, dict):
         raise Unreadable("settings: missing or not an object")
     names = data.get("overridden")
-    if names is None:  # written by an earlier release: a full copy, all of it set by admins
-        names = list(stored)
-    elif not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise Unreadable("overridden: not a list of field names")
     known = {name: value for name, value in stored.items() if name in KNOWN_FIELDS}
     try:
         values = msgspec.convert(known, SettingsPatch)
     except msgspec.ValidationError as exc:
         raise Unreadable(f"settings: {exc}") from None
+    if names is None:  # the previous release's full copy: what differs from its baseline was PATCHed
+        names = [name for name in known if getattr(values, name) != getattr(defaults, name)]
     overrides = frozenset(name for name in names if name in known)
     settings = msgspec.structs.replace(baseline, **{name: getattr(values, name) for name in overrides})
     return Document(version=version, overrides=overrides, settings=settings, raw=data, digest=digest(raw))

@@ -296,3 +296,19 @@ async def test_replicas_keep_the_last_good_settings_until_settings_reset_repairs
     entries = (await client.get("/v1/admin/audit", headers=ADMIN)).json()
     reset = [e for e in entries if e["field"] == "*"]
     assert reset and reset[0]["admin"].startswith("cli") and reset[0]["old"] is None and reset[0]["new"] == []
+
+
+async def test_a_document_of_the_previous_release_keeps_its_admin_changes_and_takes_the_file_for_the_rest(
+    file_client: Client, redis: Any
+) -> None:
+    # The previous release stored a full copy (no "overridden"): what differs from the built-in
+    # defaults is what its admins changed; the rest must follow the new baseline file.
+    defaults = await settings_of(file_client)
+    previous = {k: v for k, v in defaults.items() if k != "warnings"}
+    previous.update(max_attempts=5, brand="Globex", allowed_countries=None, code_length=8)
+    await redis.set(LIVE, json.dumps({"version": 4, "settings": previous}))
+    body = await settings_of(file_client)
+    assert (body["brand"], body["code_length"]) == ("Globex", 8)  # the admins' changes
+    assert (body["max_attempts"], body["allowed_countries"]) == (4, ["ES", "BR"])  # equal to the defaults: the file
+    await patch_settings(file_client, ttl_seconds=300)
+    assert sorted((await document(redis))["overridden"]) == ["brand", "code_length", "ttl_seconds"]
