@@ -238,7 +238,15 @@ class LiveSettingsSource:
         ]
 
     async def audit(self, limit: int = 100) -> list[AuditEntry]:
-        return [msgspec.json.decode(raw, type=AuditEntry) for raw in await self._store.audit_log(limit)]
+        """Newest first; an entry this release cannot read (hand-written, or a newer shape) is skipped,
+        not a 500 for the whole log."""
+        entries = []
+        for raw in await self._store.audit_log(limit):
+            try:
+                entries.append(msgspec.json.decode(raw, type=AuditEntry))
+            except (msgspec.DecodeError, RecursionError):
+                continue
+        return entries
 
     def check_defaults(self) -> None:
         """Fail start-up if the baseline is itself invalid for this deployment's providers."""

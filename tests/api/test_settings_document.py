@@ -312,3 +312,10 @@ async def test_a_document_of_the_previous_release_keeps_its_admin_changes_and_ta
     assert (body["max_attempts"], body["allowed_countries"]) == (4, ["ES", "BR"])  # equal to the defaults: the file
     await patch_settings(file_client, ttl_seconds=300)
     assert sorted((await document(redis))["overridden"]) == ["brand", "code_length", "ttl_seconds"]
+
+
+async def test_an_unreadable_audit_entry_is_skipped_not_a_500(client: Client, redis: Any) -> None:
+    await patch_settings(client, brand="Globex")
+    await redis.lpush(AUDIT, b"{not json", b'{"time": 1}')
+    entries = (await client.get("/v1/admin/audit", headers=ADMIN)).json()
+    assert [(e["field"], e["new"]) for e in entries] == [("brand", "Globex")]
