@@ -16,9 +16,9 @@ PATCHed. A document without ``overridden`` was written by the previous release, 
 built-in defaults: the fields that differ from them are what its admins changed (a PATCH back to a
 default cannot be told apart, and needs none), the others follow the baseline file.
 
-Unknown fields are ignored and kept; a known field with a value this release refuses (type, range)
-makes the document unreadable as a whole: serving part of it, or the baseline for that field, would
-be the silent fallback the operator could not see.
+Unknown fields are ignored and kept; a known field with a value this release refuses (type, range,
+a rule a PATCH would have refused) makes the document unreadable as a whole: serving part of it, or
+the baseline for that field, would be the silent fallback the operator could not see.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from typing import Any
 
 import msgspec
 
-from .policy import LiveSettings, SettingsPatch
+from .errors import SettingsInvalid
+from .policy import LiveSettings, PolicyContext, SettingsPatch, validate_settings
 
 __all__ = ("KNOWN_FIELDS", "Document", "Unreadable", "absent", "digest", "encode", "parse")
 
@@ -101,6 +102,12 @@ def parse(raw: bytes, baseline: LiveSettings, defaults: LiveSettings) -> Documen
         names = [name for name in known if getattr(values, name) != getattr(defaults, name)]
     overrides = frozenset(name for name in names if name in known)
     settings = msgspec.structs.replace(baseline, **{name: getattr(values, name) for name in overrides})
+    # The rules a PATCH passes (a template without {code}, no "en"...), except that each provider is
+    # configured here: a replica configured with fewer vendors skips the others when it sends.
+    try:
+        validate_settings(settings, PolicyContext(available_providers=frozenset(settings.providers)))
+    except SettingsInvalid as exc:
+        raise Unreadable(f"settings: {exc.detail}") from None
     return Document(version=version, overrides=overrides, settings=settings, raw=data, digest=digest(raw))
 
 

@@ -46,6 +46,10 @@ BAD_DOCUMENTS = {
     "out_of_range": b'{"version": 3, "settings": {"max_attempts": 999}}',
     "wrong_type": b'{"version": 3, "settings": {"code_length": "8"}}',
     "deeply_nested": b'{"version": 3, "settings": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+    # Well-typed but breaking a rule a PATCH would have refused: the message could not be rendered.
+    "no_en_template": b'{"version": 3, "settings": {"templates": {"es": "Tu codigo {code}"}}}',
+    "unknown_placeholder": b'{"version": 3, "settings": {"templates": {"en": "{code} {secret}"}}}',
+    "duplicate_provider": b'{"version": 3, "settings": {"providers": ["gatum", "gatum"]}}',
 }
 
 
