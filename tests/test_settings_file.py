@@ -115,3 +115,15 @@ def test_check_config_reports_the_settings_file(tmp_path: Path, monkeypatch: pyt
     result = CliRunner().invoke(main, ["check-config"], env=with_file(path))
     assert result.exit_code == 0, result.stderr
     assert f"settings={path}" in result.stdout
+
+
+def test_settings_reset_without_redis_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith(("OTP_", "GATUM_", "WAVY_", "MESSAGE_CENTRAL_"))]:
+        monkeypatch.delenv(name)
+    environ = {**PRODUCTION, "OTP_REDIS_URL": "redis://127.0.0.1:1/0", "OTP_REDIS_TIMEOUT_S": "0.2"}
+    result = CliRunner().invoke(main, ["settings", "reset"], env=environ)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "otp-service: configuration error: OTP_REDIS_URL: Redis (single) did not answer"
+    )
+    assert "Traceback" not in result.stderr
