@@ -108,7 +108,12 @@ def create_app(
         ctx = PolicyContext(available_providers=frozenset(providers.names()), code_length_ranges=ranges)
         redis_store = RedisStore(client, deadline_s=2 * settings.redis_timeout_s)
         live = LiveSettingsSource(
-            SettingsStore(redis_store), default_settings(settings.providers), ctx, max_age_s=settings.settings_cache_s
+            SettingsStore(redis_store),
+            settings.live_baseline or default_settings(settings.providers),
+            ctx,
+            max_age_s=settings.settings_cache_s,
+            baseline_source=settings.settings_file or "built-in defaults",
+            defaults=default_settings(settings.providers),
         )
         live.check_defaults()
         params = argon2 or Argon2Params(settings.argon2_time_cost, settings.argon2_memory_kib)

@@ -178,4 +178,34 @@ def check_config() -> None:
     settings = _settings()
     for warning in settings.warnings:
         click.echo(f"otp-service: warning: {warning}", err=True)
-    click.echo(f"ok: env={settings.env} providers={','.join(settings.providers)} redis={settings.redis_kind}")
+    line = f"ok: env={settings.env} providers={','.join(settings.providers)} redis={settings.redis_kind}"
+    click.echo(line + (f" settings={settings.settings_file}" if settings.settings_file else ""))
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """The live settings document in Redis."""
+
+
+@settings_group.command("reset")
+def settings_reset() -> None:
+    """Rewrite the live settings document from the baseline (OTP_SETTINGS_FILE), audited.
+
+    The repair for a document no replica can read (admin writes answer 503 settings_unreadable):
+    every admin change is dropped, the baseline is in force again on every replica within a second.
+    """
+    import asyncio
+
+    from .logging import configure_logging
+    from .settings_reset import reset
+
+    settings = _settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values())
+    if settings.redis_url is None:
+        _fail("OTP_REDIS_URL: `settings reset` needs the Redis the service uses")
+    try:
+        version = asyncio.run(reset(settings))
+    except ValueError as exc:
+        _fail(str(exc))
+    source = settings.settings_file or "the built-in defaults (no OTP_SETTINGS_FILE)"
+    click.echo(f"settings document rewritten from the baseline, {source}: version {version}")

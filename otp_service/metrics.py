@@ -17,6 +17,7 @@ __all__ = (
     "RECEIPTS",
     "REDIS_ERRORS",
     "SENDS",
+    "SETTINGS_DOCUMENT_VALID",
 )
 
 SENDS = Counter("otp_sends_total", "Send attempts by provider and outcome.", ["provider", "outcome"])
@@ -36,4 +37,11 @@ BREAKER_STATE = Gauge(
 )
 RATE_LIMITED = Counter("otp_rate_limited_total", "Requests refused by a limit.", ["limit"])
 REDIS_ERRORS = Counter("otp_redis_errors_total", "Redis calls that failed (store unavailable).")
+SETTINGS_DOCUMENT_VALID = Gauge(
+    "otp_settings_document_valid",
+    "1 when the live settings document in Redis was readable at the last read, 0 when this replica "
+    "serves its last good settings instead (replace the document: PUT /v1/admin/settings or "
+    "`otp-service settings reset`).",
+    multiprocess_mode="livemin",
+)
 RECEIPTS = Counter("otp_delivery_receipts_total", "Delivery receipts by provider and status.", ["provider", "status"])

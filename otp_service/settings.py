@@ -20,7 +20,9 @@ from providers import ProviderSpec, VendorSettings, discover, load_vendor_settin
 from .config.known import SECRET_VARIABLES, unknown_variables
 from .config.problems import ConfigErrors, Problems, SettingsError
 from .config.secret_files import read_secret_files
+from .config.settings_file import live_baseline
 from .config.values import OTEL_MISSING, api_keys, log_level, number, otel_installed, redis_url, webotp_host
+from .domain.policy import LiveSettings
 
 __all__ = ("ConfigErrors", "Settings", "SettingsError", "load_settings")
 
@@ -38,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     test_numbers_enabled: bool = False
     providers: list[str] = msgspec.field(default_factory=list)  # OTP_PROVIDERS: default fallback order
     vendors: dict[str, VendorSettings] = msgspec.field(default_factory=dict)  # configured adapters
+    settings_file: str | None = None  # OTP_SETTINGS_FILE: the operator's baseline of the live settings
+    live_baseline: LiveSettings | None = None  # that file on the built-in defaults (None: the defaults)
     argon2_time_cost: int = 1
     argon2_memory_kib: int = 8192
     hash_threads: int = 4
@@ -181,6 +185,9 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     vendors, broken = _vendors(environ, specs, problems)
     order = _provider_order(environ, specs, vendors, broken, dev, problems)
 
+    settings_file = environ.get("OTP_SETTINGS_FILE", "").strip() or None
+    baseline = problems.value(None, lambda: live_baseline(settings_file, order, available=vendors))
+
     test_numbers = environ.get("OTP_TEST_NUMBERS", "").strip().lower()
     if test_numbers not in ("", "enabled", "disabled"):
         problems.add("OTP_TEST_NUMBERS: must be 'enabled' or unset")
@@ -231,6 +238,8 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         test_numbers_enabled=test_numbers == "enabled",
         providers=order,
         vendors=vendors,
+        settings_file=settings_file,
+        live_baseline=baseline,
         argon2_time_cost=argon2_time_cost,
         argon2_memory_kib=argon2_memory_kib,
         hash_threads=hash_threads,

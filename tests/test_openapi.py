@@ -49,6 +49,7 @@ def test_every_operation_has_a_clean_operation_id_and_a_tag() -> None:
         ("/v1/verifications/{verification_id}/cancel", "post"): "cancelVerification",
         ("/v1/admin/settings", "get"): "getSettings",
         ("/v1/admin/settings", "patch"): "updateSettings",
+        ("/v1/admin/settings", "put"): "replaceSettings",
         ("/v1/admin/audit", "get"): "getAuditLog",
         ("/v1/webhooks/{provider}/{secret}", "post"): "receiveDeliveryReceipt",
         ("/health/live", "get"): "live",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch
+from litestar import Controller, get, patch, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
@@ -46,14 +46,37 @@ class AdminController(Controller):
         operation_id="updateSettings",
         operation_class=ApiOperation,
         summary="Change any subset of the live settings (all or nothing)",
+        description="503 settings_unreadable while the document in Redis cannot be read: replace it with PUT.",
         responses=problem_responses(
-            P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.CONFLICT, P.STORE_UNAVAILABLE, body=True
+            P.VALIDATION_ERROR,
+            P.UNAUTHORIZED,
+            P.FORBIDDEN,
+            P.NOT_FOUND,
+            P.CONFLICT,
+            P.STORE_UNAVAILABLE,
+            P.SETTINGS_UNREADABLE,
+            body=True,
         ),
     )
     async def update_settings(
         self, data: JSONBody[SettingsPatch], operations: NamedDependency[Operations], client: NamedDependency[str]
     ) -> SettingsOut:
         return _out(*await operations.update_settings(data, admin=client))
+
+    @put(
+        "/settings",
+        operation_id="replaceSettings",
+        operation_class=ApiOperation,
+        summary="Replace the live settings document: the given fields set, every other one from the baseline",
+        description="Works whatever the stored document holds: the repair for 503 settings_unreadable.",
+        responses=problem_responses(
+            P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.CONFLICT, P.STORE_UNAVAILABLE, body=True
+        ),
+    )
+    async def replace_settings(
+        self, data: JSONBody[SettingsPatch], operations: NamedDependency[Operations], client: NamedDependency[str]
+    ) -> SettingsOut:
+        return _out(*await operations.replace_settings(data, admin=client))
 
     @get(
         "/audit",

@@ -9,6 +9,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
+from ..domain.live import DocumentState
 from ..domain.operations import Operations
 from .openapi import ApiOperation
 
@@ -19,9 +20,10 @@ class Liveness(msgspec.Struct, kw_only=True):
     status: Literal["ok"]
 
 
-class Readiness(msgspec.Struct, kw_only=True):
-    status: Literal["ok", "unavailable"]
+class Readiness(msgspec.Struct, kw_only=True, omit_defaults=True):
+    status: Literal["ok", "degraded", "unavailable"]
     redis: Literal["up", "down"]
+    settings: DocumentState | None = None
 
 
 class HealthController(Controller):
@@ -41,6 +43,10 @@ class HealthController(Controller):
         responses={503: ResponseSpec(data_container=Readiness, description="Redis does not answer within 1 s.")},
     )
     async def ready(self, operations: NamedDependency[Operations]) -> Response[Readiness]:
-        if not await operations.ready():
+        state = await operations.ready()
+        if state is None:
             return Response(Readiness(status="unavailable", redis="down"), status_code=503)
-        return Response(Readiness(status="ok", redis="up"), status_code=200)
+        # An unreadable settings document is shared by every replica, and each keeps serving its last
+        # good settings: still ready (503 would take them all out at once), but degraded, and said.
+        status: Literal["ok", "degraded"] = "ok" if state is DocumentState.OK else "degraded"
+        return Response(Readiness(status=status, redis="up", settings=state), status_code=200)

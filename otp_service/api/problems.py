@@ -30,6 +30,7 @@ from ..domain.errors import (
     NotFound,
     ProviderUnavailableError,
     RateLimited,
+    SettingsUnreadable,
     StoreUnavailable,
     ValidationFailed,
 )
@@ -145,6 +146,15 @@ class ProblemCode(enum.StrEnum):
         "Store unavailable",
         "The verification store (Redis) is down.",
         (503,),
+        ("Retry-After",),
+    )
+    SETTINGS_UNREADABLE = (
+        "settings_unreadable",
+        503,
+        "Settings document unreadable",
+        "The live settings document in Redis cannot be read; replace it with PUT /v1/admin/settings "
+        "or `otp-service settings reset`.",
+        (),
         ("Retry-After",),
     )
     INTERNAL_ERROR = (
@@ -328,6 +338,10 @@ def _plain(code: ProblemCode) -> Callable[[Request[Any, Any, Any], DomainError],
     return handle
 
 
+def _settings_unreadable(request: Request[Any, Any, Any], exc: SettingsUnreadable) -> Response[dict[str, Any]]:
+    return problem(ProblemCode.SETTINGS_UNREADABLE, exc.detail, headers={"Retry-After": "30"})
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("request.failed", error=type(exc).__name__)
     return problem(ProblemCode.INTERNAL_ERROR, "The request could not be processed.")
@@ -346,5 +360,6 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[..., Response[Any]]] = {
     RateLimited: _rate_limited,
     ProviderUnavailableError: _provider_unavailable,
     StoreUnavailable: _store_unavailable,
+    SettingsUnreadable: _settings_unreadable,
     Exception: _internal,
 }

@@ -11,6 +11,7 @@ __all__ = (
     "ProviderUnavailableError",
     "RateLimited",
     "SettingsInvalid",
+    "SettingsUnreadable",
     "StoreUnavailable",
     "ValidationFailed",
 )
@@ -69,3 +70,8 @@ class ProviderUnavailableError(DomainError):
 
 class StoreUnavailable(DomainError):
     pass
+
+
+class SettingsUnreadable(DomainError):
+    """The live settings document cannot be read, so a change cannot be merged into it (503 until an
+    admin replaces the document whole)."""

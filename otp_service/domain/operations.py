@@ -7,7 +7,7 @@ import asyncio
 from typing import Protocol
 
 from .errors import StoreUnavailable
-from .live import AuditEntry, LiveSettingsSource
+from .live import AuditEntry, DocumentState, LiveSettingsSource
 from .policy import LiveSettings, SettingsPatch
 
 __all__ = ("Operations",)
@@ -32,13 +32,21 @@ class Operations:
         """All of ``patch`` or nothing, audited under ``admin``."""
         return await self._live.update(patch, admin=admin)
 
+    async def replace_settings(self, values: SettingsPatch, *, admin: str) -> tuple[LiveSettings, list[str]]:
+        """A whole new document (the given fields, the rest from the baseline): the repair for an
+        unreadable one, audited under ``admin``."""
+        return await self._live.replace(values, admin=admin)
+
     async def audit(self, limit: int) -> list[AuditEntry]:
         return await self._live.audit(limit)
 
-    async def ready(self) -> bool:
-        """Whether the store answers within the probe's budget (a probe must not hang on a dead Redis)."""
+    async def ready(self) -> DocumentState | None:
+        """None when the store does not answer within the probe's budget (a probe must not hang on a
+        dead Redis); else the state of the live settings document, which every replica shares."""
         try:
             async with asyncio.timeout(self._ready_timeout_s):
-                return await self._store.ping()
+                if not await self._store.ping():
+                    return None
+                return await self._live.document_state()
         except (StoreUnavailable, TimeoutError):
-            return False
+            return None

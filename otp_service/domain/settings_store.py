@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from redis.exceptions import ResponseError
+
 from .redis_store import RedisStore
 
-__all__ = ("SettingsStore",)
+__all__ = ("WRONG_TYPE", "SettingsStore")
+
+WRONG_TYPE = b"\x00wrong-type"  # what load() returns when the key holds a hash, a list...: unreadable
 
 
 class SettingsStore:
@@ -14,15 +18,28 @@ class SettingsStore:
         self._store = store
 
     async def load(self) -> bytes | None:
+        """The stored document; :data:`WRONG_TYPE` when the key is not a string (a GET there is an
+        error, which must not read as "Redis is down")."""
         key = self._store.keys.settings
-        value = await self._store.run(lambda: self._store.redis.get(key))
+
+        async def get() -> object:
+            try:
+                return await self._store.redis.get(key)
+            except ResponseError as exc:
+                if str(exc).startswith("WRONGTYPE"):
+                    return WRONG_TYPE
+                raise
+
+        value = await self._store.run(get)
         return value if isinstance(value, bytes) or value is None else str(value).encode()
 
-    async def swap(self, expected_version: int, document: bytes, audit: Sequence[bytes]) -> bool:
-        """Compare-and-set on the version; the audit entries are written only with the change."""
+    async def swap(self, expected_digest: str, document: bytes, audit: Sequence[bytes]) -> bool:
+        """Compare-and-set on the digest of the stored bytes ("" for none, "wrongtype" for a key of
+        another type), so a document this release cannot read can still be replaced; the audit
+        entries are written only with the change."""
         keys = [self._store.keys.settings, self._store.keys.audit]
         return bool(
-            await self._store.script(self._store.scripts.settings_cas, keys, [expected_version, document, *audit])
+            await self._store.script(self._store.scripts.settings_cas, keys, [expected_digest, document, *audit])
         )
 
     async def audit_log(self, limit: int) -> list[bytes]:
