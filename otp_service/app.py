@@ -83,7 +83,13 @@ def create_app(
     receipt_parsers: dict[str, ReceiptParser] = {
         name: spec.receipts for name, spec in specs.items() if spec.receipts is not None
     }
-    auth = Authenticator(settings.api_keys, settings.admin_token, settings.webhook_secret)
+    auth = Authenticator(
+        settings.api_keys,
+        settings.admin_token,
+        settings.webhook_secret,
+        key_apps=settings.key_apps,
+        public_keys=settings.public_keys,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -140,7 +146,7 @@ def create_app(
             pid=os.getpid(),
             workers=settings.workers,
             redis=settings.redis_kind,
-            apps=sorted(settings.api_keys),
+            apps=sorted(set(settings.key_apps.values())),
             providers=settings.providers,
             metrics_port=settings.metrics_port,
         )

@@ -1,6 +1,6 @@
 """Process settings: read from the environment once, validated at start-up.
 
-Every problem names the variable it is about (``OTP_API_KEYS: entry 2 is not name:secret``), and
+Every problem names the variable it is about (``OTP_API_KEYS: entry 2 is not app:secret``), and
 one pass reports them all (:class:`ConfigErrors`), so a bad deployment is fixed in one round instead
 of one variable per restart. ``otp-service check-config`` runs exactly this. Development mode
 (``OTP_ENV=dev``) fills what is missing; production refuses to start without it. The pieces live in
@@ -32,7 +32,9 @@ _DEFAULT_ORDER = ("message_central", "gatum", "wavy", "instasent", "conectaline"
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Literal["production", "dev"] = "production"
     redis_url: str | None = None
-    api_keys: dict[str, str] = msgspec.field(default_factory=dict)  # client name -> secret
+    api_keys: dict[str, str] = msgspec.field(default_factory=dict)  # key name -> secret
+    key_apps: dict[str, str] = msgspec.field(default_factory=dict)  # key name -> the app it belongs to
+    public_keys: frozenset[str] = frozenset()  # key names marked :public (limited by the caller's address)
     admin_token: str | None = None
     webhook_secret: str | None = None
     pepper: bytes = b""
@@ -163,10 +165,11 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     dev = env == "dev"
     generated: dict[str, str] = {}
 
-    keys = problems.value(None, lambda: api_keys(environ.get("OTP_API_KEYS", "")))
+    entries = problems.value(None, lambda: api_keys(environ.get("OTP_API_KEYS", "")))
+    keys = None if entries is None else {key.name: key.secret for key in entries}
     if keys == {}:
         if not dev:
-            _required(problems, "OTP_API_KEYS", "comma-separated name:secret pairs")
+            _required(problems, "OTP_API_KEYS", "comma-separated app:secret pairs")
         keys = {"dev": secrets.token_urlsafe(24)}
         generated["OTP_API_KEYS"] = f"dev:{keys['dev']}"
 
@@ -231,6 +234,8 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         env="dev" if dev else "production",
         redis_url=url,
         api_keys=keys or {},
+        key_apps={key.name: key.app for key in entries or ()} or {name: name for name in keys or {}},
+        public_keys=frozenset(key.name for key in entries or () if key.public),
         admin_token=environ.get("OTP_ADMIN_TOKEN") or None,
         webhook_secret=environ.get("OTP_WEBHOOK_SECRET") or None,
         pepper=pepper.encode(),

@@ -95,7 +95,7 @@ def make_settings(**env: str) -> Settings:
         "OTP_ENV": "production",
         "OTP_REDIS_URL": "redis://127.0.0.1:1/0",  # unused: tests hand the app their own client
         "OTP_PEPPER": PEPPER,
-        "OTP_API_KEYS": f"web:{API_KEY},mobile:{MOBILE_KEY}",
+        "OTP_API_KEYS": f"web:{API_KEY},mobile:{MOBILE_KEY}:public",
         "OTP_ADMIN_TOKEN": ADMIN_TOKEN,
         "OTP_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "OTP_PROVIDERS": "gatum",

@@ -166,16 +166,23 @@ def test_a_secret_may_contain_a_colon() -> None:
     assert settings.api_keys == {"web": "abc:def-0123456789"}
 
 
+def test_an_app_may_have_several_keys_and_public_ones_are_marked() -> None:
+    settings = load_settings(env(OTP_API_KEYS=f"web:{API_KEY},web:{MOBILE_KEY}:public,ops:abc:def-0123456789"))
+    assert settings.api_keys == {"web": API_KEY, "web#2": MOBILE_KEY, "ops": "abc:def-0123456789"}
+    assert settings.key_apps == {"web": "web", "web#2": "web", "ops": "ops"}
+    assert settings.public_keys == frozenset({"web#2"})
+
+
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [
-        ("web", "entry 1 is not name:secret"),
-        (f"web:{API_KEY},mobile", "entry 2 is not name:secret"),
-        (f"web:{API_KEY},mobile:", "entry 2 is not name:secret"),
+        ("web", "entry 1 is not app:secret"),
+        (f"web:{API_KEY},mobile", "entry 2 is not app:secret"),
+        (f"web:{API_KEY},mobile:", "entry 2 is not app:secret"),
+        (f"web:{API_KEY},mobile::public", "entry 2 is not app:secret"),
         (":secret-without-name", "entry 1"),
-        ("bad name:secret-0123456789", "invalid client name"),
-        (f"web:{API_KEY},web:{MOBILE_KEY}", "'web' appears twice"),
-        (f"web:{API_KEY},mobile:{API_KEY}", "entry 2 reuses another client's secret"),
+        ("bad name:secret-0123456789", "invalid app name"),
+        (f"web:{API_KEY},mobile:{API_KEY}", "entry 2 reuses another key's secret"),
     ],
 )
 def test_bad_api_keys_are_refused(raw: str, fragment: str) -> None:
@@ -185,7 +192,7 @@ def test_bad_api_keys_are_refused(raw: str, fragment: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [f"web:{API_KEY},web:{MOBILE_KEY}", f"web:{API_KEY},mobile:{API_KEY}", f"web:{API_KEY},mobile"]
+    "raw", [f"web:{API_KEY},web:{API_KEY}", f"web:{API_KEY},mobile:{API_KEY}", f"web:{API_KEY},mobile"]
 )
 def test_an_api_key_error_never_echoes_a_secret(raw: str) -> None:
     message = error_for(env(OTP_API_KEYS=raw))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import structlog
@@ -34,8 +35,18 @@ def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, api_keys: dict[str, str], admin_token: str | None, webhook_secret: str | None) -> None:
+    def __init__(
+        self,
+        api_keys: dict[str, str],
+        admin_token: str | None,
+        webhook_secret: str | None,
+        *,
+        key_apps: Mapping[str, str] | None = None,
+        public_keys: Collection[str] = (),
+    ) -> None:
         self._clients = [(name, _digest(secret)) for name, secret in api_keys.items()]
+        self._apps = {name: (key_apps or {}).get(name, name) for name in api_keys}
+        self._public = frozenset(public_keys)
         self._admin = _digest(admin_token) if admin_token else None
         self._webhook = _digest(webhook_secret) if webhook_secret else None
 
@@ -50,6 +61,14 @@ class Authenticator:
             if hmac.compare_digest(digest, expected) and token is not None:
                 found = name
         return found
+
+    def app_of(self, key: str) -> str:
+        """The app a key (by name) belongs to: verifications and limits are the app's."""
+        return self._apps[key]
+
+    def is_public(self, key: str) -> bool:
+        """A key shipped inside a client calling us directly: limited by the caller's own address."""
+        return key in self._public
 
     def is_admin(self, token: str | None) -> bool:
         if self._admin is None or token is None:
@@ -75,8 +94,8 @@ class Access(enum.StrEnum):
 class AccessGuard:
     """The one guard, declared on the app: checks what the route's ``opt["access"]`` asks for.
 
-    The caller's name lands in ``connection.state.client`` (routes take it as the ``client``
-    dependency) and in the log context.
+    The caller's app lands in ``connection.state.client`` (routes take it as the ``client``
+    dependency) and in the log context; the key's name and ``:public`` mark land next to it.
     """
 
     def __init__(self, auth: Authenticator) -> None:
@@ -87,7 +106,13 @@ class AccessGuard:
         if access is None:
             return
         token = _bearer(connection)
-        client = self._client(token) if access is Access.CLIENT else self._admin(token)
+        if access is Access.CLIENT:
+            key = self._client(token)
+            client = self._auth.app_of(key)
+            connection.state.key_public = self._auth.is_public(key)
+            structlog.contextvars.bind_contextvars(key=key)
+        else:
+            client = self._admin(token)
         connection.state.client = client
         structlog.contextvars.bind_contextvars(client=client)
 

@@ -49,14 +49,23 @@ def _client(request: Request[Any, Any, Any]) -> str:
     return client
 
 
+def _key_public(request: Request[Any, Any, Any]) -> bool:
+    """Whether the API key is marked ``:public`` (set by the access guard, like ``client``)."""
+    public: bool = request.state.key_public
+    return public
+
+
 def client_ip(request: Request[Any, Any, Any], trusted_hops: int) -> str:
     """The caller's address for the per-IP limit.
 
     ``X-Forwarded-For`` is only believed for as many hops as the operator says sit in front of the
-    service; otherwise any client could pick its own address and dodge the limit.
+    service; otherwise any client could pick its own address and dodge the limit. Several header
+    lines are one list joined in order (RFC 9110 5.3): a proxy that adds its own line after the
+    client's must still be the one counted from the end.
     """
     if trusted_hops > 0:
-        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+        joined = ",".join(request.headers.getall("x-forwarded-for", []))
+        hops = [h.strip() for h in joined.split(",") if h.strip()]
         if len(hops) >= trusted_hops:
             return hops[-trusted_hops]
     return request.client.host if request.client else "unknown"
@@ -83,6 +92,7 @@ def dependencies(
         "operations": Provide(_operations, sync_to_thread=False),
         "client": Provide(_client, sync_to_thread=False),
         "client_ip": Provide(provide_client_ip, sync_to_thread=False),
+        "key_public": Provide(_key_public, sync_to_thread=False),
         "auth": Provide(provide_auth, sync_to_thread=False),
         "receipt_parsers": Provide(provide_receipt_parsers, sync_to_thread=False),
     }

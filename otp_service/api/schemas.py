@@ -61,17 +61,42 @@ else:
     DeliveryStatusOut = Literal[tuple(status.value for status in DeliveryStatus)]
 
 
+EndUserIp = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=2,
+        max_length=45,
+        description="The end user's IP address (IPv4 or IPv6), when a backend calls on the user's behalf: "
+        "the per-IP limit counts it instead of the caller's address.",
+        examples=["203.0.113.7", "2001:db8::1"],
+    ),
+]
+EndUserId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=128,
+        description="The app's own opaque id for the end user, for logs. Never a phone number.",
+        examples=["user_8f14e45f"],
+    ),
+]
+
+
 class StartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     to: PhoneText
     channel: Literal["sms"] = "sms"
     locale: Locale | None = None
     app_hash: AppHash | None = None
+    end_user_ip: EndUserIp | None = None
+    end_user_id: EndUserId | None = None
 
 
 class CheckIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     code: Code
     to: PhoneText | None = None
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    end_user_ip: EndUserIp | None = None
+    end_user_id: EndUserId | None = None
 
 
 class DeliveryOut(msgspec.Struct, kw_only=True):

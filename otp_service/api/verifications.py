@@ -6,10 +6,12 @@ import time
 from typing import Annotated
 
 import msgspec
+import structlog
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from ..domain.end_user import limited_ip, parse_end_user_ip
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
 from .auth import Access
@@ -28,6 +30,14 @@ def _known_id(verification_id: str) -> str:
     if not (verification_id.startswith("vf_") and len(verification_id) == 35 and set(verification_id[3:]) <= _ID_CHARS):
         raise NotFound("No verification with this id.")
     return verification_id
+
+
+def _end_user(end_user_ip: str | None, end_user_id: str | None) -> str | None:
+    """The end user's address, checked; both land in the log context (never the phone number)."""
+    checked = parse_end_user_ip(end_user_ip)
+    if checked is not None or end_user_id is not None:
+        structlog.contextvars.bind_contextvars(end_user_ip=checked, end_user_id=end_user_id)
+    return checked
 
 
 def _now_ms() -> int:
@@ -64,6 +74,7 @@ class VerificationController(Controller):
         otp_service: NamedDependency[OtpService],
         client: NamedDependency[str],
         client_ip: NamedDependency[str],
+        key_public: NamedDependency[bool],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -76,11 +87,12 @@ class VerificationController(Controller):
     ) -> VerificationOut:
         if data.app_hash is not None and not data.app_hash.isascii():
             raise ValidationFailed("app_hash: must be 11 characters", [{"field": "app_hash", "message": "invalid"}])
+        end_user_ip = _end_user(data.end_user_ip, data.end_user_id)
         fingerprint = msgspec.json.encode(data).hex() if idempotency_key else ""
         verification, _replayed = await otp_service.start(
             data.to,
             client=client,
-            ip=client_ip,
+            ip=limited_ip(end_user_ip, client_ip, public_key=key_public),
             locale=data.locale,
             app_hash=data.app_hash.strip() if data.app_hash else None,
             idempotency_key=idempotency_key,
@@ -109,6 +121,7 @@ class VerificationController(Controller):
         if (data.to is None) == (data.id is None):
             message = "Give exactly one of 'to' or 'id'."
             raise ValidationFailed(message, [{"field": "to", "message": message}])
+        _end_user(data.end_user_ip, data.end_user_id)
         if not (data.code.isascii() and data.code.isdigit()):
             raise ValidationFailed("code: must be digits only", [{"field": "code", "message": "digits only"}])
         if data.id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from redis.connection import parse_url
 
@@ -14,6 +14,7 @@ from .problems import SettingsError
 __all__ = (
     "LOG_LEVELS",
     "OTEL_MISSING",
+    "ApiKey",
     "api_keys",
     "log_level",
     "number",
@@ -54,20 +55,36 @@ def number(environ: Mapping[str, str], name: str, default: T, low: T, high: T) -
     return value
 
 
-def api_keys(raw: str) -> dict[str, str]:
-    """``name:secret,name2:secret2``; errors say which entry, never which secret."""
-    keys: dict[str, str] = {}
+class ApiKey(NamedTuple):
+    """One entry of ``OTP_API_KEYS``: ``app:secret`` or ``app:secret:public``.
+
+    An app may have several keys (so they can rotate): the first is named after the app, the next
+    ``app#2``, ``app#3``... (names only ever appear in logs and the admin API, never secrets).
+    ``public`` marks a key shipped inside a client (a mobile app calling us directly): only such
+    keys are limited by the caller's own address.
+    """
+
+    name: str
+    app: str
+    secret: str
+    public: bool
+
+
+def api_keys(raw: str) -> list[ApiKey]:
+    """``app:secret,app2:secret2:public``; errors say which entry, never which secret."""
+    keys: list[ApiKey] = []
     for index, entry in enumerate(filter(None, (e.strip() for e in raw.split(","))), start=1):
-        name, sep, secret = entry.partition(":")
+        app, sep, secret = entry.partition(":")
+        public = secret.endswith(":public")
+        secret = secret.removesuffix(":public") if public else secret
         if not sep or not secret:
-            raise SettingsError(f"OTP_API_KEYS: entry {index} is not name:secret")
-        if not _NAME.match(name):
-            raise SettingsError(f"OTP_API_KEYS: entry {index} has an invalid client name (letters, digits, _.-)")
-        if name in keys:
-            raise SettingsError(f"OTP_API_KEYS: client name {name!r} appears twice")
-        if secret in keys.values():
-            raise SettingsError(f"OTP_API_KEYS: entry {index} reuses another client's secret")
-        keys[name] = secret
+            raise SettingsError(f"OTP_API_KEYS: entry {index} is not app:secret (or app:secret:public)")
+        if not _NAME.match(app):
+            raise SettingsError(f"OTP_API_KEYS: entry {index} has an invalid app name (letters, digits, _.-)")
+        if any(secret == key.secret for key in keys):
+            raise SettingsError(f"OTP_API_KEYS: entry {index} reuses another key's secret")
+        count = sum(key.app == app for key in keys)
+        keys.append(ApiKey(f"{app}#{count + 1}" if count else app, app, secret, public))
     return keys
 
 

@@ -42,7 +42,7 @@ def _seconds(ms: int) -> int:
 class SendReservation:
     __slots__ = ("begin", "client", "ip", "phone", "token")
 
-    def __init__(self, phone: str, client: str, ip: str, token: str, begin: Begin) -> None:
+    def __init__(self, phone: str, client: str, ip: str | None, token: str, begin: Begin) -> None:
         self.phone, self.client, self.ip, self.token, self.begin = phone, client, ip, token, begin
 
 
@@ -51,7 +51,8 @@ class SendLimiter:
         self._windows = windows
         self._lock_ms = lock_ms  # longest a send may hold the number's in-flight lock
 
-    async def reserve(self, phone: str, client: str, ip: str, settings: LiveSettings) -> SendReservation:
+    async def reserve(self, phone: str, client: str, ip: str | None, settings: LiveSettings) -> SendReservation:
+        """``ip`` ``None``: a backend call with no end-user address, not limited per IP (``end_user.py``)."""
         token = uuid.uuid4().hex
         begin = await self._windows.begin_send(
             phone,
@@ -66,7 +67,9 @@ class SendLimiter:
                 _MESSAGES[begin.outcome], limit=_LIMIT_LABEL[begin.outcome], retry_after_s=_seconds(begin.wait_ms)
             )
         reservation = SendReservation(phone, client, ip, token, begin)
-        windows = (("client", client, settings.client_limit), ("ip", ip, settings.ip_limit))
+        windows = [("client", client, settings.client_limit)]
+        if ip is not None:
+            windows.append(("ip", ip, settings.ip_limit))
         try:  # both at once: they are on different slots, and neither depends on the other
             waits = await asyncio.gather(
                 *(
@@ -91,5 +94,6 @@ class SendLimiter:
     async def release(self, reservation: SendReservation) -> None:
         """Give every reservation back: nothing was delivered, so the user's quota is untouched."""
         await self._windows.refund("client", reservation.client, reservation.token)
-        await self._windows.refund("ip", reservation.ip, reservation.token)
+        if reservation.ip is not None:
+            await self._windows.refund("ip", reservation.ip, reservation.token)
         await self._windows.abort_send(reservation.phone, reservation.token)

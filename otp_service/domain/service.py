@@ -103,13 +103,16 @@ class OtpService:
         to: str,
         *,
         client: str,
-        ip: str,
+        ip: str | None,
         locale: str | None = None,
         app_hash: str | None = None,
         idempotency_key: str | None = None,
         fingerprint: str = "",
     ) -> tuple[Verification, bool]:
-        """Returns the verification and whether it is a replay of an earlier idempotent request."""
+        """Returns the verification and whether it is a replay of an earlier idempotent request.
+
+        ``ip`` is what the per-IP limit counts (``None``: no per-IP limit; see ``end_user.py``).
+        """
         live = await self.live.get()
         phone = parse_phone(to, live.allowed_countries)
         structlog.contextvars.bind_contextvars(to=phone.masked())
@@ -136,7 +139,7 @@ class OtpService:
         return verification, False
 
     async def _start(
-        self, phone: Phone, live: LiveSettings, *, client: str, ip: str, locale: str | None, app_hash: str | None
+        self, phone: Phone, live: LiveSettings, *, client: str, ip: str | None, locale: str | None, app_hash: str | None
     ) -> Verification:
         reservation = await self.limiter.reserve(phone.e164, client, ip, live)
         vid = reservation.begin.current_id or new_verification_id()

@@ -96,12 +96,13 @@ async def test_per_client_send_limit_counts_each_api_key_apart(client: Client) -
     assert other.status_code == 201
 
 
-async def test_per_ip_send_limit(client: Client) -> None:
+async def test_per_ip_send_limit_counts_the_end_user_ip(client: Client) -> None:
     await patch_settings(client, ip_limit={"count": 1, "window_seconds": 600})
-    assert (await send(client, "+34600100201")).status_code == 201
-    response = await send(client, "+34600100202")
+    assert (await send(client, "+34600100201", end_user_ip="203.0.113.7")).status_code == 201
+    response = await send(client, "+34600100202", end_user_ip="203.0.113.7")
     assert_problem(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) >= 1
+    assert (await send(client, "+34600100203", end_user_ip="203.0.113.8")).status_code == 201
 
 
 async def test_a_refused_send_consumes_no_other_quota(client: Client) -> None:
@@ -109,11 +110,11 @@ async def test_a_refused_send_consumes_no_other_quota(client: Client) -> None:
     await patch_settings(
         client, ip_limit={"count": 1, "window_seconds": 600}, client_limit={"count": 2, "window_seconds": 600}
     )
-    assert (await send(client, "+34600100201")).status_code == 201
+    assert (await send(client, "+34600100201", end_user_ip="203.0.113.7")).status_code == 201
     for _ in range(3):
-        assert_problem(await send(client, "+34600100202"), 429, "rate_limited")
+        assert_problem(await send(client, "+34600100202", end_user_ip="203.0.113.7"), 429, "rate_limited")
     await patch_settings(client, ip_limit={"count": 30, "window_seconds": 600})
-    assert (await send(client, "+34600100202")).status_code == 201  # the client quota still had room
+    assert (await send(client, "+34600100202", end_user_ip="203.0.113.7")).status_code == 201  # client quota left
 
 
 async def test_allowed_countries_refuses_other_regions_with_403(client: Client) -> None:

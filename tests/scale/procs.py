@@ -34,7 +34,7 @@ def service_env(redis_url: str, *, gatum_url: str = UNREACHABLE, **overrides: st
             "OTP_ENV": "production",
             "OTP_REDIS_URL": redis_url,
             "OTP_PEPPER": PEPPER,
-            "OTP_API_KEYS": f"web:{API_KEY},mobile:{MOBILE_KEY}",
+            "OTP_API_KEYS": f"web:{API_KEY},mobile:{MOBILE_KEY}:public",
             "OTP_ADMIN_TOKEN": ADMIN_TOKEN,
             "OTP_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "OTP_PROVIDERS": "gatum",

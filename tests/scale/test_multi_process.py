@@ -90,13 +90,18 @@ async def test_two_processes_never_exceed_the_per_client_or_per_ip_send_limit(bo
     roomy = {"count": 1000, "window_seconds": 600}
     windows = {"client_limit": roomy, "ip_limit": roomy, limit: {"count": 5, "window_seconds": 600}}
     await configure(both, **windows, test_numbers={n: CODE for n in NUMBERS})
-    responses = await at_once(both, len(NUMBERS), lambda http, i: send_to(NUMBERS[i])(http, i))
+    user = {"end_user_ip": "203.0.113.7"}  # one end user behind the backend key
+
+    def send(http: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
+        return http.post("/v1/verifications", json={"to": NUMBERS[i], **user})
+
+    responses = await at_once(both, len(NUMBERS), send)
     assert codes(responses) == [201] * 5 + [429] * (len(NUMBERS) - 5), [r.text for r in responses]
     assert all(r.json()["code"] == "rate_limited" for r in responses if r.status_code == 429)
-    other_client = await both[1].post("/v1/verifications", json={"to": NUMBERS[-1]}, headers=MOBILE)
-    if limit == "client_limit":  # the window is per API key: another client still has its own
+    other_client = await both[1].post("/v1/verifications", json={"to": NUMBERS[-1], **user}, headers=MOBILE)
+    if limit == "client_limit":  # the window is per app: another app still has its own
         assert other_client.status_code == 201, other_client.text
-    else:  # the window is per address: the same address is refused whatever the key
+    else:  # the window is per end-user address: the same address is refused whatever the key
         assert other_client.status_code == 429
 
 
