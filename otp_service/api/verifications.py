@@ -117,7 +117,9 @@ class VerificationController(Controller):
             body=True,
         ),
     )
-    async def check(self, data: JSONBody[CheckIn], otp_service: NamedDependency[OtpService]) -> CheckOut:
+    async def check(
+        self, data: JSONBody[CheckIn], otp_service: NamedDependency[OtpService], client: NamedDependency[str]
+    ) -> CheckOut:
         if (data.to is None) == (data.id is None):
             message = "Give exactly one of 'to' or 'id'."
             raise ValidationFailed(message, [{"field": "to", "message": message}])
@@ -125,9 +127,9 @@ class VerificationController(Controller):
         if not (data.code.isascii() and data.code.isdigit()):
             raise ValidationFailed("code: must be digits only", [{"field": "code", "message": "digits only"}])
         if data.id is not None:
-            result = await otp_service.check(code=data.code, verification_id=_known_id(data.id))
+            result = await otp_service.check(code=data.code, verification_id=_known_id(data.id), client=client)
         else:
-            result = await otp_service.check(code=data.code, to=data.to)
+            result = await otp_service.check(code=data.code, to=data.to, client=client)
         return check_out(result)
 
     @get(
@@ -137,8 +139,10 @@ class VerificationController(Controller):
         summary="Read a verification and its delivery state",
         responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.NOT_FOUND, P.STORE_UNAVAILABLE),
     )
-    async def status(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
-        return verification_out(await otp_service.get(_known_id(verification_id)), _now_ms())
+    async def status(
+        self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService], client: NamedDependency[str]
+    ) -> VerificationOut:
+        return verification_out(await otp_service.get(_known_id(verification_id), client), _now_ms())
 
     @post(
         "/{verification_id:str}/cancel",
@@ -148,5 +152,7 @@ class VerificationController(Controller):
         summary="Cancel a pending verification",
         responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.NOT_FOUND, P.STORE_UNAVAILABLE),
     )
-    async def cancel(self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService]) -> VerificationOut:
-        return verification_out(await otp_service.cancel(_known_id(verification_id)), _now_ms())
+    async def cancel(
+        self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService], client: NamedDependency[str]
+    ) -> VerificationOut:
+        return verification_out(await otp_service.cancel(_known_id(verification_id), client), _now_ms())

@@ -60,6 +60,7 @@ class SendLimiter:
             window_ms=settings.send_limit.window_seconds * 1000,
             token=token,
             lock_ms=self._lock_ms,
+            app=client,
         )
         if begin.outcome is not BeginOutcome.OK:
             RATE_LIMITED.labels(_LIMIT_LABEL[begin.outcome]).inc()

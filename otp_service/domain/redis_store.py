@@ -2,7 +2,8 @@
 
 Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
 
-* per phone number ``otp:{+34600100200}:...``: the live pointer (``cur``), each verification record
+* per phone number ``otp:{+34600100200}:...``: each app's live pointer (``cur:<app>``: a send from
+  another app to the same number makes that app's own verification), each verification record
   (``vf:<id>``), the per-number send window, the failed-check window, the resend cooldown, the
   in-flight send lock and idempotency entries. Scripts that reach a record whose id they only learn
   inside the script build its key from the same tag, so they still stay in one slot.
@@ -89,8 +90,8 @@ class Keys:
     def phone(self, phone: str, part: str) -> str:
         return f"{self.prefix}:{{{phone}}}:{part}"
 
-    def current(self, phone: str) -> str:
-        return self.phone(phone, "cur")
+    def current(self, phone: str, app: str = "") -> str:
+        return self.phone(phone, f"cur:{app}" if app else "cur")
 
     def sends(self, phone: str) -> str:
         return self.phone(phone, "sends")

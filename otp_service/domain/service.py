@@ -203,6 +203,7 @@ class OtpService:
             "max_attempts": live.max_attempts,
         }
         fresh = not reservation.begin.current_id
+        commit["app"] = client
         verification = await self.store.commit_send(phone.e164, vid, fresh=fresh, fields=fields, **commit)
         if verification is None:
             # The verification we were resending was approved, canceled or expired meanwhile: the
@@ -222,7 +223,10 @@ class OtpService:
         return verification
 
     # -- check --------------------------------------------------------------------------------
-    async def check(self, *, code: str, to: str | None = None, verification_id: str | None = None) -> CheckResult:
+    async def check(
+        self, *, code: str, to: str | None = None, verification_id: str | None = None, client: str = ""
+    ) -> CheckResult:
+        """Only the app's own verification is found (another app's id reads as not found)."""
         live = await self.live.get()
         if verification_id is not None:
             stored = await self.store.phone_for_id(verification_id)
@@ -242,6 +246,7 @@ class OtpService:
             limit=live.check_limit.count,
             window_ms=live.check_limit.window_seconds * 1000,
             token=token,
+            app=client,
         )
         if taken.outcome is TakeOutcome.MISSING:
             CHECKS.labels("not_found").inc()
@@ -268,6 +273,7 @@ class OtpService:
                 outcome=CheckVerdict.REFUND,
                 token=token,
                 attempts_left=taken.attempts_left,
+                app=client,
             )
 
         try:
@@ -280,7 +286,7 @@ class OtpService:
             await _quietly(refund)
             raise
         result, left = await self.store.finish_check(
-            e164, taken.id, gen=taken.gen, outcome=outcome, token=token, attempts_left=taken.attempts_left
+            e164, taken.id, gen=taken.gen, outcome=outcome, token=token, attempts_left=taken.attempts_left, app=client
         )
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
@@ -297,19 +303,23 @@ class OtpService:
         return _VENDOR_OUTCOME[outcome]
 
     # -- status, cancel, receipts -------------------------------------------------------------
-    async def get(self, verification_id: str) -> Verification:
+    async def get(self, verification_id: str, client: str = "") -> Verification:
+        """Another app's verification reads as not found: an id proves nothing about who may see it."""
         e164 = await self.store.phone_for_id(verification_id)
         verification = await self.store.read(e164, verification_id) if e164 else None
-        if verification is None:
+        if verification is None or verification.client != client:
             raise NotFound("No verification with this id.")
         return verification
 
-    async def cancel(self, verification_id: str) -> Verification:
-        e164 = await self.store.phone_for_id(verification_id)
-        if e164 is None or not await self.store.cancel(e164, verification_id):
+    async def cancel(self, verification_id: str, client: str = "") -> Verification:
+        try:
+            verification = await self.get(verification_id, client)
+        except NotFound:
+            raise NotFound("No pending verification with this id.") from None
+        if not await self.store.cancel(verification.to, verification_id, client):
             raise NotFound("No pending verification with this id.")
         structlog.contextvars.bind_contextvars(verification_id=verification_id)
-        return await self.get(verification_id)
+        return await self.get(verification_id, client)
 
     async def apply_receipts(self, provider: str, updates: list[DeliveryUpdate]) -> int:
         """Apply what can be matched to a verification; unknown ids are ignored. Returns how many applied."""

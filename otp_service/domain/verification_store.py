@@ -91,11 +91,12 @@ class VerificationStore:
         lock_token: str,
         max_attempts: int,
         fields: dict[str, str | int],
+        app: str = "",
     ) -> Verification | None:
         """Store the new code (or replace the live one) and return the record as stored (no second
         round trip to read it back); None when the live one finished meanwhile."""
         k = self._keys
-        keys = [k.current(phone), k.record(phone, vid), k.cooldown(phone), k.sending(phone)]
+        keys = [k.current(phone, app), k.record(phone, vid), k.cooldown(phone), k.sending(phone)]
         flat: list[str | int] = []
         for name, value in fields.items():
             flat += [name, value]
@@ -134,9 +135,9 @@ class VerificationStore:
 
     # -- checking -----------------------------------------------------------------------------
     async def take_attempt(
-        self, phone: str, *, expected_id: str, code_length: int, limit: int, window_ms: int, token: str
+        self, phone: str, *, expected_id: str, code_length: int, limit: int, window_ms: int, token: str, app: str = ""
     ) -> Taken:
-        keys = [self._keys.current(phone), self._keys.fails(phone)]
+        keys = [self._keys.current(phone, app), self._keys.fails(phone)]
         args = [expected_id, code_length, limit, window_ms, token, self._keys.record(phone, "")]
         res = await self._store.script(self._scripts.take_attempt, keys, args)
         outcome = TakeOutcome(as_text(res[0]))
@@ -158,16 +159,16 @@ class VerificationStore:
         return Taken(outcome)
 
     async def finish_check(
-        self, phone: str, vid: str, *, gen: str, outcome: CheckVerdict, token: str, attempts_left: int
+        self, phone: str, vid: str, *, gen: str, outcome: CheckVerdict, token: str, attempts_left: int, app: str = ""
     ) -> tuple[FinishOutcome, int]:
         """``attempts_left`` is what :meth:`take_attempt` left after charging this check."""
-        keys = [self._keys.current(phone), self._keys.fails(phone), self._keys.record(phone, vid)]
+        keys = [self._keys.current(phone, app), self._keys.fails(phone), self._keys.record(phone, vid)]
         args = [vid, gen, str(outcome), token, RETAIN_MS, attempts_left]
         res = await self._store.script(self._scripts.finish_check, keys, args)
         return FinishOutcome(as_text(res[0])), int(res[1]) if len(res) > 1 else 0
 
-    async def cancel(self, phone: str, vid: str) -> bool:
-        keys = [self._keys.current(phone), self._keys.record(phone, vid)]
+    async def cancel(self, phone: str, vid: str, app: str = "") -> bool:
+        keys = [self._keys.current(phone, app), self._keys.record(phone, vid)]
         return bool(await self._store.script(self._scripts.cancel, keys, [vid, RETAIN_MS]))
 
     async def read(self, phone: str, vid: str) -> Verification | None:

@@ -44,9 +44,12 @@ class LimitWindows:
         self._store = store
         self._keys = store.keys
 
-    async def begin_send(self, phone: str, *, limit: int, window_ms: int, token: str, lock_ms: int) -> Begin:
+    async def begin_send(
+        self, phone: str, *, limit: int, window_ms: int, token: str, lock_ms: int, app: str = ""
+    ) -> Begin:
+        """The window, cooldown and lock are the number's, whatever the app; ``current_id`` is the app's."""
         k = self._keys
-        keys = [k.current(phone), k.sends(phone), k.cooldown(phone), k.sending(phone)]
+        keys = [k.current(phone, app), k.sends(phone), k.cooldown(phone), k.sending(phone)]
         res = await self._store.script(self._store.scripts.begin_send, keys, [limit, window_ms, token, lock_ms])
         outcome = BeginOutcome(as_text(res[0]))
         if outcome is BeginOutcome.OK:
