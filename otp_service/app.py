@@ -23,6 +23,7 @@ from providers import ReceiptParser, build_providers, discover
 
 from . import __version__
 from .api.admin import AdminController
+from .api.apps import AppsController
 from .api.auth import AccessGuard, Authenticator
 from .api.deps import dependencies
 from .api.health import HealthController
@@ -32,6 +33,7 @@ from .api.request_log import RequestLog
 from .api.verifications import VerificationController
 from .api.webhooks import WebhookController
 from .devredis import RedisProcess
+from .domain.app_settings import AppSettings
 from .domain.breaker import Breakers
 from .domain.codes import Argon2Params, CodeHasher
 from .domain.dispatcher import Dispatcher
@@ -126,6 +128,7 @@ def create_app(
         hasher = CodeHasher(settings.pepper, params, threads=settings.hash_threads)
         # The in-flight lock must outlive the longest possible chain (every provider timing out).
         lock_ms = int(sum(v.timeout_s for v in settings.vendors.values()) * 1000) + 5000
+        app.state.app_settings = AppSettings(redis_store, live, max_age_s=settings.settings_cache_s)
         app.state.otp_service = OtpService(
             store=VerificationStore(redis_store),
             idempotency=IdempotencyStore(redis_store),
@@ -135,6 +138,7 @@ def create_app(
             hasher=hasher,
             webotp_host=settings.webotp_host,
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,
+            apps=app.state.app_settings,
         )
         app.state.operations = Operations(live, redis_store)
         started = time.monotonic()
@@ -176,6 +180,7 @@ def create_app(
         route_handlers=[
             VerificationController,
             AdminController,
+            AppsController,
             WebhookController,
             HealthController,
             *([MetricsController] if settings.metrics_port is None else []),  # else on its own port (cli)

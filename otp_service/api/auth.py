@@ -66,6 +66,13 @@ class Authenticator:
         """The app a key (by name) belongs to: verifications and limits are the app's."""
         return self._apps[key]
 
+    def apps(self) -> dict[str, list[tuple[str, bool]]]:
+        """Each app with its keys' names and ``:public`` marks (never a secret)."""
+        apps: dict[str, list[tuple[str, bool]]] = {}
+        for key, app in self._apps.items():
+            apps.setdefault(app, []).append((key, key in self._public))
+        return apps
+
     def is_public(self, key: str) -> bool:
         """A key shipped inside a client calling us directly: limited by the caller's own address."""
         return key in self._public

@@ -16,6 +16,7 @@ from litestar.di import Provide
 
 from providers import ReceiptParser
 
+from ..domain.app_settings import AppSettings
 from ..domain.operations import Operations
 from ..domain.service import OtpService
 from .auth import Authenticator
@@ -41,6 +42,11 @@ def _otp_service(state: State) -> OtpService:
 def _operations(state: State) -> Operations:
     operations: Operations = state.operations
     return operations
+
+
+def _app_settings(state: State) -> AppSettings:
+    app_settings: AppSettings = state.app_settings
+    return app_settings
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
@@ -90,6 +96,7 @@ def dependencies(
     return {
         "otp_service": Provide(_otp_service, sync_to_thread=False),
         "operations": Provide(_operations, sync_to_thread=False),
+        "app_settings": Provide(_app_settings, sync_to_thread=False),
         "client": Provide(_client, sync_to_thread=False),
         "client_ip": Provide(provide_client_ip, sync_to_thread=False),
         "key_public": Provide(_key_public, sync_to_thread=False),

@@ -9,7 +9,8 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   inside the script build its key from the same tag, so they still stay in one slot.
 * ``otp:{vf_...}:to`` maps an id to its number; ``otp:{msg:<provider>:<id>}`` maps a vendor message
   id to ours (for delivery receipts); ``otp:{client:<name>}:sends`` and ``otp:{ip:<addr>}:sends`` are
-  the per-client and per-IP windows; ``otp:{settings}:*`` holds the live settings and their audit log.
+  the per-client and per-IP windows; ``otp:{settings}:*`` holds the live settings, each app's overrides
+  (``app:<name>``) and their audit log.
 
 Time comes from Redis (``TIME`` inside the scripts), so replicas with skewed clocks still agree on
 windows, cooldowns and expiry. Everything carries a TTL; nothing needs a cleanup job.
@@ -127,6 +128,10 @@ class Keys:
     @property
     def audit(self) -> str:
         return f"{self.prefix}:{{settings}}:audit"
+
+    def app_settings(self, app: str) -> str:
+        """An app's overrides of the live settings (on the settings slot, next to the audit log)."""
+        return f"{self.prefix}:{{settings}}:app:{app}"
 
 
 class RedisStore:

@@ -27,6 +27,7 @@ import structlog
 from providers import CheckOutcome, DeliveryStatus, DeliveryUpdate, Providers
 
 from ..metrics import CHECKS, RATE_LIMITED
+from .app_settings import AppSettings
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
 from .errors import Conflict, NotFound, RateLimited, StoreUnavailable, ValidationFailed
@@ -82,6 +83,7 @@ class OtpService:
         hasher: CodeHasher,
         webotp_host: str | None = None,
         test_numbers_allowed: bool = False,
+        apps: AppSettings | None = None,
     ) -> None:
         self.store = store
         self.idempotency = idempotency
@@ -92,6 +94,11 @@ class OtpService:
         self.hasher = hasher
         self.webotp_host = webotp_host
         self.test_numbers_allowed = test_numbers_allowed
+        self.apps = apps
+
+    async def _settings(self, client: str) -> LiveSettings:
+        """The client app's effective settings (the global ones when it overrides nothing)."""
+        return await self.apps.effective(client) if self.apps is not None else await self.live.get()
 
     @property
     def providers(self) -> Providers:
@@ -113,7 +120,7 @@ class OtpService:
 
         ``ip`` is what the per-IP limit counts (``None``: no per-IP limit; see ``end_user.py``).
         """
-        live = await self.live.get()
+        live = await self._settings(client)
         phone = parse_phone(to, live.allowed_countries)
         structlog.contextvars.bind_contextvars(to=phone.masked())
         if not idempotency_key:
@@ -227,7 +234,7 @@ class OtpService:
         self, *, code: str, to: str | None = None, verification_id: str | None = None, client: str = ""
     ) -> CheckResult:
         """Only the app's own verification is found (another app's id reads as not found)."""
-        live = await self.live.get()
+        live = await self._settings(client)
         if verification_id is not None:
             stored = await self.store.phone_for_id(verification_id)
             if stored is None:

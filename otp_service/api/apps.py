@@ -1,0 +1,104 @@
+"""Admin routes for apps: the apps behind the API keys and each app's own settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, get, patch
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from ..domain.app_settings import AppSettings, AppSettingsView
+from ..domain.errors import NotFound
+from ..domain.policy import LiveSettings
+from .auth import Access, Authenticator
+from .openapi import ApiOperation
+from .problems import ProblemCode as P
+from .problems import problem_responses
+
+__all__ = ("AppsController",)
+
+
+class AppKeyOut(msgspec.Struct, kw_only=True):
+    name: str
+    public: bool
+
+
+class AppOut(msgspec.Struct, kw_only=True):
+    app: str
+    keys: list[AppKeyOut]
+
+
+class AppSettingsOut(msgspec.Struct, kw_only=True):
+    app: str
+    effective: LiveSettings
+    overridden: dict[str, Any]
+    warnings: list[str]
+
+
+def _out(view: AppSettingsView) -> AppSettingsOut:
+    return AppSettingsOut(app=view.app, effective=view.effective, overridden=view.overridden, warnings=view.warnings)
+
+
+def _known(auth: Authenticator, app: str) -> str:
+    if app not in auth.apps():
+        raise NotFound("No app with this name.")
+    return app
+
+
+class AppsController(Controller):
+    path = "/v1/admin/apps"
+    tags = ["admin"]
+    opt = {"access": Access.ADMIN}
+    security = [{"bearer": []}]
+
+    @get(
+        "/",
+        operation_id="listApps",
+        operation_class=ApiOperation,
+        summary="The apps of OTP_API_KEYS with their key names (never a secret)",
+        responses=problem_responses(P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND),
+    )
+    async def list_apps(self, auth: NamedDependency[Authenticator]) -> list[AppOut]:
+        return [
+            AppOut(app=app, keys=[AppKeyOut(name=name, public=public) for name, public in keys])
+            for app, keys in sorted(auth.apps().items())
+        ]
+
+    @get(
+        "/{app:str}/settings",
+        operation_id="getAppSettings",
+        operation_class=ApiOperation,
+        summary="An app's effective settings (the global ones with its overrides on top) and its overrides",
+        responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE),
+    )
+    async def read_app_settings(
+        self, app: FromPath[str], auth: NamedDependency[Authenticator], app_settings: NamedDependency[AppSettings]
+    ) -> AppSettingsOut:
+        return _out(await app_settings.view(_known(auth, app)))
+
+    @patch(
+        "/{app:str}/settings",
+        operation_id="updateAppSettings",
+        operation_class=ApiOperation,
+        summary="Override any subset of the settings for one app; null removes an override (all or nothing)",
+        responses=problem_responses(
+            P.VALIDATION_ERROR,
+            P.UNAUTHORIZED,
+            P.FORBIDDEN,
+            P.NOT_FOUND,
+            P.CONFLICT,
+            P.STORE_UNAVAILABLE,
+            body=True,
+        ),
+    )
+    async def update_app_settings(
+        self,
+        app: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+        auth: NamedDependency[Authenticator],
+        app_settings: NamedDependency[AppSettings],
+        client: NamedDependency[str],
+    ) -> AppSettingsOut:
+        return _out(await app_settings.update(_known(auth, app), data, admin=client))
