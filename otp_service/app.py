@@ -35,6 +35,7 @@ from .api.webhooks import WebhookController
 from .devredis import RedisProcess
 from .domain.app_settings import AppSettings
 from .domain.breaker import Breakers
+from .domain.check_sources import CheckSources
 from .domain.codes import Argon2Params, CodeHasher
 from .domain.dispatcher import Dispatcher
 from .domain.idempotency_store import IdempotencyStore
@@ -139,6 +140,7 @@ def create_app(
             webotp_host=settings.webotp_host,
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,
             apps=app.state.app_settings,
+            sources=CheckSources(redis_store),
         )
         app.state.operations = Operations(live, redis_store)
         started = time.monotonic()

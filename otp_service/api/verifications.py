@@ -11,7 +11,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from ..domain.end_user import limited_ip, parse_end_user_ip
+from ..domain.end_user import check_source, limited_ip, parse_end_user_ip
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
 from .auth import Access
@@ -118,18 +118,28 @@ class VerificationController(Controller):
         ),
     )
     async def check(
-        self, data: JSONBody[CheckIn], otp_service: NamedDependency[OtpService], client: NamedDependency[str]
+        self,
+        data: JSONBody[CheckIn],
+        otp_service: NamedDependency[OtpService],
+        client: NamedDependency[str],
+        client_ip: NamedDependency[str],
+        key_public: NamedDependency[bool],
     ) -> CheckOut:
         if (data.to is None) == (data.id is None):
             message = "Give exactly one of 'to' or 'id'."
             raise ValidationFailed(message, [{"field": "to", "message": message}])
-        _end_user(data.end_user_ip, data.end_user_id)
+        source = check_source(
+            _end_user(data.end_user_ip, data.end_user_id), client_ip, public_key=key_public, app=client
+        )
         if not (data.code.isascii() and data.code.isdigit()):
             raise ValidationFailed("code: must be digits only", [{"field": "code", "message": "digits only"}])
         if data.id is not None:
-            result = await otp_service.check(code=data.code, verification_id=_known_id(data.id), client=client)
+            verification_id = _known_id(data.id)
+            result = await otp_service.check(
+                code=data.code, verification_id=verification_id, client=client, source=source
+            )
         else:
-            result = await otp_service.check(code=data.code, to=data.to, client=client)
+            result = await otp_service.check(code=data.code, to=data.to, client=client, source=source)
         return check_out(result)
 
     @get(

@@ -17,7 +17,7 @@ import ipaddress
 
 from .errors import ValidationFailed
 
-__all__ = ("limit_address", "limited_ip", "parse_end_user_ip")
+__all__ = ("check_source", "limit_address", "limited_ip", "parse_end_user_ip")
 
 
 def limit_address(address: str) -> str:
@@ -52,3 +52,10 @@ def limited_ip(end_user_ip: str | None, caller_ip: str, *, public_key: bool) -> 
     if end_user_ip is not None:
         return limit_address(end_user_ip)
     return limit_address(caller_ip) if public_key else None
+
+
+def check_source(end_user_ip: str | None, caller_ip: str, *, public_key: bool, app: str) -> str:
+    """Who is checking, for the failed-check budgets (``check_sources.py``): the end user's address
+    when known, else the calling app as a whole (a backend that passes no ``end_user_ip`` is one
+    source for all its users, so a stranger behind it can use up that source's budget)."""
+    return limited_ip(end_user_ip, caller_ip, public_key=public_key) or f"app:{app}"

@@ -60,7 +60,8 @@ class LiveSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     max_attempts: MaxAttempts = 5
     resend_cooldown_seconds: Cooldown = 30
     send_limit: Window = msgspec.field(default_factory=lambda: Window(5, 600))
-    check_limit: Window = msgspec.field(default_factory=lambda: Window(20, 86400))
+    check_limit: Window = msgspec.field(default_factory=lambda: Window(10, 3600))
+    source_check_limit: Window = msgspec.field(default_factory=lambda: Window(5, 86400))
     client_limit: Window = msgspec.field(default_factory=lambda: Window(1000, 60))
     ip_limit: Window = msgspec.field(default_factory=lambda: Window(30, 600))
     allowed_countries: list[Country] | None = None
@@ -83,6 +84,7 @@ class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     resend_cooldown_seconds: Cooldown | msgspec.UnsetType = msgspec.UNSET
     send_limit: Window | msgspec.UnsetType = msgspec.UNSET
     check_limit: Window | msgspec.UnsetType = msgspec.UNSET
+    source_check_limit: Window | msgspec.UnsetType = msgspec.UNSET
     client_limit: Window | msgspec.UnsetType = msgspec.UNSET
     ip_limit: Window | msgspec.UnsetType = msgspec.UNSET
     allowed_countries: list[Country] | msgspec.UnsetType | None = msgspec.UNSET

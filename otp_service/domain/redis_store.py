@@ -72,6 +72,7 @@ class Scripts:
     idem_begin: AsyncScript
     idem_abort: AsyncScript
     settings_cas: AsyncScript
+    take_source: AsyncScript
 
     @classmethod
     def register(cls, redis: AnyRedis) -> Scripts:
@@ -99,6 +100,10 @@ class Keys:
 
     def fails(self, phone: str) -> str:
         return self.phone(phone, "fails")
+
+    def source_fails(self, phone: str, source: str) -> str:
+        """Failed checks on a number by one end user (``check_sources.py``)."""
+        return self.phone(phone, f"fails:{source}")
 
     def cooldown(self, phone: str) -> str:
         return self.phone(phone, "cooldown")

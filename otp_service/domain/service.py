@@ -28,6 +28,7 @@ from providers import CheckOutcome, DeliveryStatus, DeliveryUpdate, Providers
 
 from ..metrics import CHECKS, RATE_LIMITED
 from .app_settings import AppSettings
+from .check_sources import UNLIMITED, CheckSources, SourceOutcome
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
 from .errors import Conflict, NotFound, RateLimited, StoreUnavailable, ValidationFailed
@@ -84,6 +85,7 @@ class OtpService:
         webotp_host: str | None = None,
         test_numbers_allowed: bool = False,
         apps: AppSettings | None = None,
+        sources: CheckSources | None = None,
     ) -> None:
         self.store = store
         self.idempotency = idempotency
@@ -95,6 +97,7 @@ class OtpService:
         self.webotp_host = webotp_host
         self.test_numbers_allowed = test_numbers_allowed
         self.apps = apps
+        self.sources = sources
 
     async def _settings(self, client: str) -> LiveSettings:
         """The client app's effective settings (the global ones when it overrides nothing)."""
@@ -231,9 +234,19 @@ class OtpService:
 
     # -- check --------------------------------------------------------------------------------
     async def check(
-        self, *, code: str, to: str | None = None, verification_id: str | None = None, client: str = ""
+        self,
+        *,
+        code: str,
+        to: str | None = None,
+        verification_id: str | None = None,
+        client: str = "",
+        source: str = "",
     ) -> CheckResult:
-        """Only the app's own verification is found (another app's id reads as not found)."""
+        """Only the app's own verification is found (another app's id reads as not found).
+
+        ``source`` is who is checking (``check_sources.py``): its own failures, and the number's,
+        decide whether the code is judged at all.
+        """
         live = await self._settings(client)
         if verification_id is not None:
             stored = await self.store.phone_for_id(verification_id)
@@ -246,15 +259,22 @@ class OtpService:
         e164 = phone.e164
         structlog.contextvars.bind_contextvars(to=phone.masked())
         token = uuid.uuid4().hex
-        taken = await self.store.take_attempt(
-            e164,
-            expected_id=verification_id or "",
-            code_length=len(code),
-            limit=live.check_limit.count,
-            window_ms=live.check_limit.window_seconds * 1000,
-            token=token,
-            app=client,
-        )
+        number_limit = await self._take_source(e164, source, token, live)
+        try:
+            taken = await self.store.take_attempt(
+                e164,
+                expected_id=verification_id or "",
+                code_length=len(code),
+                limit=number_limit,
+                window_ms=live.check_limit.window_seconds * 1000,
+                token=token,
+                app=client,
+            )
+        except BaseException:
+            await _quietly(lambda: self._give_back(e164, source, token))
+            raise
+        if taken.outcome is not TakeOutcome.OK:  # not judged: not a failure of this source
+            await self._give_back(e164, source, token)
         if taken.outcome is TakeOutcome.MISSING:
             CHECKS.labels("not_found").inc()
             raise NotFound("No pending verification for this number or id.")
@@ -291,10 +311,13 @@ class OtpService:
                 outcome = CheckVerdict.APPROVED if valid else CheckVerdict.WRONG
         except BaseException:
             await _quietly(refund)
+            await _quietly(lambda: self._give_back(e164, source, token))
             raise
         result, left = await self.store.finish_check(
             e164, taken.id, gen=taken.gen, outcome=outcome, token=token, attempts_left=taken.attempts_left, app=client
         )
+        if result not in (FinishOutcome.WRONG, FinishOutcome.DEAD):  # only a wrong code is a failure
+            await self._give_back(e164, source, token)
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
         if result is FinishOutcome.APPROVED:
@@ -304,6 +327,32 @@ class OtpService:
         if result is FinishOutcome.DEAD:
             return CheckResult(id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=0)
         raise NotFound("No pending verification for this number or id.")
+
+    async def _take_source(self, e164: str, source: str, token: str, live: LiveSettings) -> int:
+        """The number's window limit for this check (unlimited for a source with an allowance)."""
+        if self.sources is None or not source:
+            return live.check_limit.count
+        took = await self.sources.take(
+            e164,
+            source,
+            limit=live.source_check_limit.count,
+            window_ms=live.source_check_limit.window_seconds * 1000,
+            token=token,
+            allowance_ms=live.check_limit.window_seconds * 1000,
+        )
+        if took.outcome is SourceOutcome.BUDGET:
+            CHECKS.labels("rate_limited").inc()
+            RATE_LIMITED.labels("source_check_limit").inc()
+            raise RateLimited(
+                "Too many failed checks for this number from this end user.",
+                limit="source_check_limit",
+                retry_after_s=math.ceil(took.wait_ms / 1000),
+            )
+        return UNLIMITED if took.allowance else live.check_limit.count
+
+    async def _give_back(self, e164: str, source: str, token: str) -> None:
+        if self.sources is not None and source:
+            await self.sources.give_back(e164, source, token)
 
     async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> CheckVerdict:
         outcome = await self.dispatcher.check(provider, phone.msisdn, code, reference=reference)
