@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
 
 from ..domain.app_settings import AppSettings, AppSettingsView
 from ..domain.errors import NotFound
@@ -18,6 +19,12 @@ from .problems import ProblemCode as P
 from .problems import problem_responses
 
 __all__ = ("AppsController",)
+
+
+_OVERRIDES = Body(
+    description="Any subset of the settings fields (as in PATCH /v1/admin/settings); null removes an override.",
+    examples=[Example(summary="A bank app", value={"code_length": 8, "ttl_seconds": 300})],
+)
 
 
 class AppKeyOut(msgspec.Struct, kw_only=True):
@@ -96,7 +103,7 @@ class AppsController(Controller):
     async def update_app_settings(
         self,
         app: FromPath[str],
-        data: JSONBody[dict[str, Any]],
+        data: Annotated[dict[str, Any], _OVERRIDES],
         auth: NamedDependency[Authenticator],
         app_settings: NamedDependency[AppSettings],
         client: NamedDependency[str],
