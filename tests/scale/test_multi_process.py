@@ -151,3 +151,26 @@ async def test_of_many_concurrent_right_checks_across_both_processes_exactly_one
     assert codes(responses) == [200] + [404] * 15
     status = (await both[0].get(f"/v1/verifications/{vid}")).json()
     assert status["status"] == "approved"
+
+
+async def test_two_processes_keep_apps_apart_and_judge_each_strangers_first_guess_once(both: Clients) -> None:
+    """Another app's key finds nothing on either process; of many concurrent guesses by one end user
+    on a number whose window is full, exactly one (its allowance) is judged."""
+    await configure(
+        both, max_attempts=20, check_limit={"count": 1, "window_seconds": 3600}, test_numbers={NUMBER: CODE}
+    )
+    vid = (await both[0].post("/v1/verifications", json={"to": NUMBER})).json()["id"]
+    for http in both:
+        assert (await http.get(f"/v1/verifications/{vid}", headers=MOBILE)).status_code == 404
+        other = await http.post("/v1/verifications/check", json={"id": vid, "code": CODE}, headers=MOBILE)
+        assert other.status_code == 404
+    first = {"to": NUMBER, "code": wrong(CODE), "end_user_ip": "198.51.100.1"}
+    assert (await both[0].post("/v1/verifications/check", json=first)).status_code == 200  # fills the window
+
+    def guess(http: httpx.AsyncClient, _i: int) -> Awaitable[httpx.Response]:
+        return http.post("/v1/verifications/check", json={**first, "end_user_ip": "198.51.100.2"})
+
+    responses = await at_once(both, 10, guess)
+    assert codes(responses) == [200] + [429] * 9, [r.text for r in responses]
+    owner = {"to": NUMBER, "code": CODE, "end_user_ip": "192.0.2.10"}
+    assert (await both[1].post("/v1/verifications/check", json=owner)).json()["status"] == "approved"
