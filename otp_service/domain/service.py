@@ -18,13 +18,11 @@ that cannot check) gives the charge back by its token (``releases.py``): such an
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import structlog
@@ -49,7 +47,6 @@ from .verification_store import CheckVerdict, FinishOutcome, TakeOutcome, Verifi
 __all__ = ("OtpService", "new_verification_id")
 
 log = structlog.get_logger("otp.service")
-T = TypeVar("T")
 
 _VENDOR_OUTCOME = {
     CheckOutcome.APPROVED: CheckVerdict.APPROVED,
@@ -66,14 +63,6 @@ def new_verification_id() -> str:
 class _Replay(msgspec.Struct):
     fingerprint: str
     verification: Verification
-
-
-async def _quietly(call: Callable[[], Awaitable[T]]) -> None:
-    """Best-effort clean-up on an error path: the original error is what the caller must see."""
-    try:
-        await asyncio.shield(call())
-    except (StoreUnavailable, asyncio.CancelledError):
-        log.warning("cleanup.skipped", reason="store unavailable")
 
 
 class OtpService:
@@ -129,7 +118,16 @@ class OtpService:
 
         digest = hashlib.sha256(f"{client}\0{idempotency_key}".encode()).hexdigest()
         ttl_ms = live.ttl_seconds * 1000
-        state, value = await self.idempotency.begin(phone.e164, digest, fingerprint, ttl_ms)
+        token = uuid.uuid4().hex
+
+        async def abort() -> None:
+            await self.idempotency.abort(phone.e164, digest, token=token)
+
+        try:
+            state, value = await self.idempotency.begin(phone.e164, digest, fingerprint, ttl_ms, token=token)
+        except BaseException:  # no answer: the claim may still land when Redis wakes up
+            self.releases.later("idempotency", abort)
+            raise
         if state is IdempotencyState.BUSY:
             raise Conflict("A request with this Idempotency-Key is still being processed.")
         if state is IdempotencyState.DONE:
@@ -139,11 +137,15 @@ class OtpService:
             return replay.verification, True
         try:
             verification = await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash)
-        except BaseException:
-            await _quietly(lambda: self.idempotency.abort(phone.e164, digest, fingerprint))
+        except BaseException as exc:
+            await self.releases.give_back("idempotency", abort, store_down=isinstance(exc, StoreUnavailable))
             raise
         document = msgspec.json.encode(_Replay(fingerprint=fingerprint, verification=verification))
-        await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
+        try:
+            await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
+        except BaseException:  # a retry must not find the key "still being processed" for its whole TTL
+            self.releases.later("idempotency", abort)
+            raise
         return verification, False
 
     async def _start(

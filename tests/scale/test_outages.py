@@ -391,8 +391,15 @@ async def test_a_503_while_redis_is_stopped_costs_nothing_and_leaves_nothing_beh
 async def a_stop_that_costs_nothing(http: httpx.AsyncClient, backend: Backend, vendor: VendorThread) -> None:
     changes = {"resend_cooldown_seconds": 0, "ip_limit": ROOMY}
     assert (await http.patch("/v1/admin/settings", json=changes, headers=ADMIN)).status_code == 200
-    vid = (await http.post("/v1/verifications", json={"to": NUMBER})).json()["id"]
+    # With an Idempotency-Key, so that every script below is loaded in Redis: a script's first
+    # EVALSHA fails on a Redis that has not seen it (NOSCRIPT), which would test nothing.
+    first = await http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "first"})
+    vid = first.json()["id"]
     code = code_in(vendor.app.fake.messages[-1]["text"])
+    # Connections to the number's Redis for every request below, made now: a connection made during
+    # the stop would wait on its handshake and never send the script this test is about.
+    for _ in range(3):
+        await asyncio.gather(*(http.get(f"/v1/verifications/{vid}") for _ in range(8)))
     await asyncio.sleep(1.1)  # the settings cache turns over: the warm-up below reads them again
     warm = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
     assert warm.json()["attempts_left"] == 4  # settings cached: the requests below go straight to the scripts
@@ -403,12 +410,13 @@ async def a_stop_that_costs_nothing(http: httpx.AsyncClient, backend: Backend, v
     assert proc is not None
     proc.send_signal(signal.SIGSTOP)
     try:
-        guess, resend = await asyncio.gather(
+        guess, resend, keyed = await asyncio.gather(
             http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)}),
             http.post("/v1/verifications", json={"to": NUMBER}),
+            http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "stalled-1"}),
         )
-        assert_problem(guess, 503, "store_unavailable")
-        assert_problem(resend, 503, "store_unavailable")
+        for response in (guess, resend, keyed):
+            assert_problem(response, 503, "store_unavailable")
     finally:
         proc.send_signal(signal.SIGCONT)
 
@@ -425,6 +433,9 @@ async def a_stop_that_costs_nothing(http: httpx.AsyncClient, backend: Backend, v
     resent = await http.post("/v1/verifications", json={"to": NUMBER})
     assert resent.status_code == 201, resent.text  # not 429 "busy": no lock was left behind
     assert len(vendor.app.fake.messages) == 2
+    retried = await http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "stalled-1"})
+    assert retried.status_code == 201, retried.text  # not 409: the key's claim was given back too
+    assert len(vendor.app.fake.messages) == 3
 
 
 # --- readiness -----------------------------------------------------------------------------------
