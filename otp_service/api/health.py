@@ -28,7 +28,7 @@ class HealthController(Controller):
     async def ready(self, otp_service: NamedDependency[OtpService]) -> Response[dict[str, str]]:
         try:
             async with asyncio.timeout(1.0):
-                await otp_service.ready()
+                await otp_service.store.ping()
         except (StoreUnavailable, TimeoutError):
             return Response({"status": "unavailable", "redis": "down"}, status_code=503)
         return Response({"status": "ok", "redis": "up"}, status_code=200)

@@ -203,10 +203,9 @@ class RedisStore:
         return await self.run(lambda: script(keys=list(keys), args=list(args)))
 
     async def ping(self) -> bool:
-        return bool(await self.run(self.redis.ping))
-
-    async def ready(self) -> None:
-        """Raises :class:`StoreUnavailable` unless Redis serves a keyed command. PING is not enough: a
-        Redis Cluster in ``cluster_state:fail`` answers PING on every live node and refuses every key."""
+        """True when Redis serves a keyed command (what readiness means); raises
+        :class:`StoreUnavailable` otherwise. A bare PING is not enough: a Redis Cluster in
+        ``cluster_state:fail`` answers PING on every live node and refuses every key."""
         key = self.keys.ready
         await self.run(lambda: self.redis.get(key))
+        return True

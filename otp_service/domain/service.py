@@ -93,10 +93,6 @@ class OtpService:
     def providers(self) -> Providers:
         return self.dispatcher.providers
 
-    async def ready(self) -> None:
-        """Raises :class:`StoreUnavailable` unless the store serves keyed commands."""
-        await self.store.ready()
-
     # -- start --------------------------------------------------------------------------------
     async def start(
         self,

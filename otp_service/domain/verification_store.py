@@ -75,8 +75,8 @@ class VerificationStore:
         self._keys = store.keys
         self._scripts = store.scripts
 
-    async def ready(self) -> None:
-        await self._store.ready()
+    async def ping(self) -> bool:
+        return await self._store.ping()
 
     # -- sending ------------------------------------------------------------------------------
     async def commit_send(
