@@ -174,8 +174,9 @@ def nist_warnings(settings: LiveSettings, ctx: PolicyContext) -> list[str]:
     for name in settings.providers:
         low, high = ctx.code_length_ranges.get(name, (0, 99))
         if not low <= settings.code_length <= high:
-            used = min(max(settings.code_length, low), high)
-            warnings.append(f"{name} makes codes of {low}..{high} digits: verifications it handles use {used} digits")
+            warnings.append(
+                f"{name} makes codes of {low}..{high} digits: it is skipped for {settings.code_length}-digit codes"
+            )
     return warnings
 
 

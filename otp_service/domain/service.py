@@ -8,18 +8,21 @@ stored, so no check can arrive before it.
 
 ``check`` dispatches on what the stored record says (local hash, vendor-checked, test number), never
 on the current settings, so a verification started before a settings change is checked the way it
-was sent.
+was sent. Every code of a valid format is charged an attempt before it is judged, a code of the
+wrong length too (judged wrong without asking anyone): answering it for free would tell anyone which
+numbers are in the middle of a login.
+
+A request that fails after it was charged (``503 store_unavailable`` on a stalled Redis, a vendor
+that cannot check) gives the charge back by its token (``releases.py``): such an answer costs nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import structlog
@@ -29,7 +32,7 @@ from providers import CheckOutcome, DeliveryStatus, DeliveryUpdate, Providers
 from ..metrics import CHECKS, RATE_LIMITED
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
-from .errors import Conflict, NotFound, RateLimited, StoreUnavailable, ValidationFailed
+from .errors import Conflict, NotFound, RateLimited, StoreUnavailable
 from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
 from .live import LiveSettingsSource
@@ -38,12 +41,12 @@ from .models import CheckResult, Mode, Status, Verification
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
 from .receipts import DELIVERY_RANK, ReceiptBook
+from .releases import Releases
 from .verification_store import CheckVerdict, FinishOutcome, TakeOutcome, VerificationStore
 
 __all__ = ("OtpService", "new_verification_id")
 
 log = structlog.get_logger("otp.service")
-T = TypeVar("T")
 
 _VENDOR_OUTCOME = {
     CheckOutcome.APPROVED: CheckVerdict.APPROVED,
@@ -60,14 +63,6 @@ def new_verification_id() -> str:
 class _Replay(msgspec.Struct):
     fingerprint: str
     verification: Verification
-
-
-async def _quietly(call: Callable[[], Awaitable[T]]) -> None:
-    """Best-effort clean-up on an error path: the original error is what the caller must see."""
-    try:
-        await asyncio.shield(call())
-    except (StoreUnavailable, asyncio.CancelledError):
-        log.warning("cleanup.skipped", reason="store unavailable")
 
 
 class OtpService:
@@ -87,6 +82,7 @@ class OtpService:
         self.idempotency = idempotency
         self.live = live
         self.limiter = limiter
+        self.releases: Releases = limiter.releases
         self.dispatcher = dispatcher
         self.receipts = ReceiptBook(store)
         self.hasher = hasher
@@ -118,7 +114,16 @@ class OtpService:
 
         digest = hashlib.sha256(f"{client}\0{idempotency_key}".encode()).hexdigest()
         ttl_ms = live.ttl_seconds * 1000
-        state, value = await self.idempotency.begin(phone.e164, digest, fingerprint, ttl_ms)
+        token = uuid.uuid4().hex
+
+        async def abort() -> None:
+            await self.idempotency.abort(phone.e164, digest, token=token)
+
+        try:
+            state, value = await self.idempotency.begin(phone.e164, digest, fingerprint, ttl_ms, token=token)
+        except BaseException:  # no answer: the claim may still land when Redis wakes up
+            self.releases.later("idempotency", abort)
+            raise
         if state is IdempotencyState.BUSY:
             raise Conflict("A request with this Idempotency-Key is still being processed.")
         if state is IdempotencyState.DONE:
@@ -128,11 +133,15 @@ class OtpService:
             return replay.verification, True
         try:
             verification = await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash)
-        except BaseException:
-            await _quietly(lambda: self.idempotency.abort(phone.e164, digest, fingerprint))
+        except BaseException as exc:
+            await self.releases.give_back("idempotency", abort, store_down=isinstance(exc, StoreUnavailable))
             raise
         document = msgspec.json.encode(_Replay(fingerprint=fingerprint, verification=verification))
-        await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
+        try:
+            await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
+        except BaseException:  # a retry must not find the key "still being processed" for its whole TTL
+            self.releases.later("idempotency", abort)
+            raise
         return verification, False
 
     async def _start(
@@ -158,9 +167,9 @@ class OtpService:
                     live.providers, phone.msisdn, reference=vid, code_length=live.code_length, local=draft
                 )
             return await self._commit(phone, live, vid, reservation, delivered, client)
-        except BaseException:
+        except BaseException as exc:
             draft.cancel()
-            await _quietly(lambda: self.limiter.release(reservation))
+            await self.limiter.release(reservation, store_down=isinstance(exc, StoreUnavailable))
             raise
 
     async def _commit(
@@ -232,21 +241,24 @@ class OtpService:
         e164 = phone.e164
         structlog.contextvars.bind_contextvars(to=phone.masked())
         token = uuid.uuid4().hex
-        taken = await self.store.take_attempt(
-            e164,
-            expected_id=verification_id or "",
-            code_length=len(code),
-            limit=live.check_limit.count,
-            window_ms=live.check_limit.window_seconds * 1000,
-            token=token,
-        )
+
+        async def release() -> None:
+            await self.store.release_check(e164, token)
+
+        try:
+            taken = await self.store.take_attempt(
+                e164,
+                expected_id=verification_id or "",
+                limit=live.check_limit.count,
+                window_ms=live.check_limit.window_seconds * 1000,
+                token=token,
+            )
+        except BaseException:  # no answer: the script may still run when Redis wakes up
+            self.releases.later("check", release)
+            raise
         if taken.outcome is TakeOutcome.MISSING:
             CHECKS.labels("not_found").inc()
             raise NotFound("No pending verification for this number or id.")
-        if taken.outcome is TakeOutcome.LENGTH:
-            CHECKS.labels("invalid").inc()
-            message = f"The code must have {taken.code_length} digits."
-            raise ValidationFailed(message, [{"field": "code", "message": message}])
         if taken.outcome is TakeOutcome.BUDGET:
             CHECKS.labels("rate_limited").inc()
             RATE_LIMITED.labels("check_limit").inc()
@@ -257,28 +269,24 @@ class OtpService:
             )
         structlog.contextvars.bind_contextvars(verification_id=taken.id)
 
-        async def refund() -> None:
-            await self.store.finish_check(
-                e164,
-                taken.id,
-                gen=taken.gen,
-                outcome=CheckVerdict.REFUND,
-                token=token,
-                attempts_left=taken.attempts_left,
-            )
-
         try:
-            if taken.mode == "delegated":
+            if len(code) != taken.code_length:
+                outcome = CheckVerdict.WRONG  # cannot be right: no vendor call, no hash
+            elif taken.mode == "delegated":
                 outcome = await self._vendor_check(phone, taken.provider, code, taken.reference)
             else:
                 valid = await self.hasher.verify(taken.code_hash, taken.id, code)
                 outcome = CheckVerdict.APPROVED if valid else CheckVerdict.WRONG
-        except BaseException:
-            await _quietly(refund)
+        except BaseException as exc:  # not judged: the attempt is given back
+            await self.releases.give_back("check", release, store_down=isinstance(exc, StoreUnavailable))
             raise
-        result, left = await self.store.finish_check(
-            e164, taken.id, gen=taken.gen, outcome=outcome, token=token, attempts_left=taken.attempts_left
-        )
+        try:
+            result, left = await self.store.finish_check(
+                e164, taken.id, gen=taken.gen, outcome=outcome, token=token, attempts_left=taken.attempts_left
+            )
+        except BaseException:  # the answer is a 503: whatever the finish did when it lands is given back
+            self.releases.later("check", release)
+            raise
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
         if result is FinishOutcome.APPROVED:
@@ -286,7 +294,9 @@ class OtpService:
         if result is FinishOutcome.WRONG:
             return CheckResult(id=taken.id, to=e164, status=Status.PENDING, valid=False, attempts_left=left)
         if result is FinishOutcome.DEAD:
-            return CheckResult(id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=0)
+            return CheckResult(
+                id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=left
+            )
         raise NotFound("No pending verification for this number or id.")
 
     async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> CheckVerdict:

@@ -10,6 +10,7 @@ The restart and stall tests run on a single Redis and on a 3-master Redis Cluste
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -243,8 +244,7 @@ async def test_a_stalled_redis_gives_prompt_503s_never_approves_a_wrong_code_and
 
 
 async def a_stall_and_after(http: httpx.AsyncClient, url: str, backend: Backend, vendor: VendorThread) -> None:
-    # Checks that time out may still be charged when Redis wakes up: room for them.
-    await http.patch("/v1/admin/settings", json={"max_attempts": 20, "ip_limit": ROOMY}, headers=ADMIN)
+    await http.patch("/v1/admin/settings", json={"ip_limit": ROOMY}, headers=ADMIN)
     vid = (await http.post("/v1/verifications", json={"to": NUMBER})).json()["id"]
     code = code_in(vendor.app.fake.messages[-1]["text"])
     await asyncio.sleep(0.6)  # the cached live settings are stale: requests must read them again
@@ -256,8 +256,13 @@ async def a_stall_and_after(http: httpx.AsyncClient, url: str, backend: Backend,
         await while_stalled(http, prober, vid, code)
 
     await asleep  # Redis is back: the same process serves, the verification is still there
-    status = (await http.get(f"/v1/verifications/{vid}")).json()
-    assert status["status"] == "pending"
+
+    async def given_back() -> bool:  # every check answered 503, so none may cost an attempt
+        status = (await http.get(f"/v1/verifications/{vid}")).json()
+        assert status["status"] == "pending"
+        return bool(status["attempts_left"] == 5)
+
+    await poll_until("the stalled checks' attempts to be given back", given_back, timeout_s=20, interval_s=0.25)
     rejected = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["valid"] is False
@@ -323,14 +328,138 @@ async def test_a_guess_costs_at_most_one_attempt_when_redis_stalls_just_past_the
     async with AsyncTestClient(build_app(settings, vendors)) as client:
         vid = (await send(client)).json()["id"]
         code = vendors.last_code()
-        assert_problem(await check(client, "12345"), 400, "validation_error")  # settings cached: the check goes
+        # Settings cached (a number with nothing pending costs nothing): the check goes ...
+        assert_problem(await check(client, code, to="+34600100999"), 404, "not_found")
         asleep = await stall([m.port for m in backend.masters], 0.8)  # ... straight to the attempt script
         guess = await check(client, wrong(code))
         await asleep
         if guess.status_code == 200:
             assert (guess.json()["valid"], guess.json()["attempts_left"]) == (False, 4)
+            expected = 4
         else:
             assert_problem(guess, 503, "store_unavailable")
-        status = (await client.get(f"/v1/verifications/{vid}", headers=CLIENT)).json()
-        assert status["status"] == "pending"
-        assert status["attempts_left"] >= 4  # one guess, at most one attempt
+            expected = 5  # a 503 costs nothing: the late charge is given back
+
+        async def settled() -> bool:
+            status = (await client.get(f"/v1/verifications/{vid}", headers=CLIENT)).json()
+            assert status["status"] == "pending"
+            assert status["attempts_left"] >= 4  # one guess, at most one attempt
+            return bool(status["attempts_left"] == expected)
+
+        await poll_until(f"attempts_left {expected}", settled, timeout_s=10)
+
+
+# --- a 503 costs nothing ------------------------------------------------------------------------------
+
+
+def node_for(backend: Backend, key: str) -> RedisProcess:
+    """The server holding ``key``: the only one for a single Redis, its slot's master on a cluster."""
+    return backend.cluster.master_for(key) if backend.cluster is not None else backend.masters[0]
+
+
+def what_is_left(backend: Backend, vid: str) -> dict[str, object]:
+    """What a number's charges left in Redis: send-window slots, the in-flight lock, failed-check
+    slots and the attempts left, read on the node that holds them."""
+    with RedisClusterProcess.client(node_for(backend, f"otp:{{{NUMBER}}}:cur")) as r:
+        return {
+            "sends": r.zcard(f"otp:{{{NUMBER}}}:sends"),
+            "lock": r.exists(f"otp:{{{NUMBER}}}:sending"),
+            "fails": r.zcard(f"otp:{{{NUMBER}}}:fails"),
+            "attempts_left": r.hget(f"otp:{{{NUMBER}}}:vf:{vid}", "attempts_left"),
+        }
+
+
+async def test_a_503_while_redis_is_stopped_costs_nothing_and_leaves_nothing_behind(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """SIGSTOP of the Redis holding the number: a check and a resend reach it and answer 503. Their
+    scripts wait in its socket buffers and run after SIGCONT; the service gives back what they took."""
+    with VendorThread(FakeGatum()) as vendor:
+        env = service_env(
+            backend.url, gatum_url=vendor.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S), OTP_SETTINGS_CACHE_S="1"
+        )
+        service = Service(env, workdir=tmp_path / "service")
+        try:
+            service.start()
+            async with httpx.AsyncClient(base_url=service.url, headers=CLIENT, timeout=10) as http:
+                await a_stop_that_costs_nothing(http, backend, vendor)
+        finally:
+            service.stop()
+    assert "Traceback" not in service.log(), service.log()
+
+
+async def a_stop_that_costs_nothing(http: httpx.AsyncClient, backend: Backend, vendor: VendorThread) -> None:
+    changes = {"resend_cooldown_seconds": 0, "ip_limit": ROOMY}
+    assert (await http.patch("/v1/admin/settings", json=changes, headers=ADMIN)).status_code == 200
+    # With an Idempotency-Key, so that every script below is loaded in Redis: a script's first
+    # EVALSHA fails on a Redis that has not seen it (NOSCRIPT), which would test nothing.
+    first = await http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "first"})
+    vid = first.json()["id"]
+    code = code_in(vendor.app.fake.messages[-1]["text"])
+    # Connections to the number's Redis for every request below, made now: a connection made during
+    # the stop would wait on its handshake and never send the script this test is about.
+    for _ in range(3):
+        await asyncio.gather(*(http.get(f"/v1/verifications/{vid}") for _ in range(8)))
+    await asyncio.sleep(1.1)  # the settings cache turns over: the warm-up below reads them again
+    warm = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
+    assert warm.json()["attempts_left"] == 4  # settings cached: the requests below go straight to the scripts
+    before = what_is_left(backend, vid)
+    assert before == {"sends": 1, "lock": 0, "fails": 1, "attempts_left": "4"}
+
+    proc = node_for(backend, f"otp:{{{NUMBER}}}:cur").proc
+    assert proc is not None
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        guess, resend, keyed = await asyncio.gather(
+            http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)}),
+            http.post("/v1/verifications", json={"to": NUMBER}),
+            http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "stalled-1"}),
+        )
+        for response in (guess, resend, keyed):
+            assert_problem(response, 503, "store_unavailable")
+    finally:
+        proc.send_signal(signal.SIGCONT)
+
+    async def given_back() -> bool:
+        return what_is_left(backend, vid) == before
+
+    await poll_until("the 503s' charges to be given back", given_back, timeout_s=20, interval_s=0.25)
+    await asyncio.sleep(1.0)  # and nothing lands later
+    assert what_is_left(backend, vid) == before
+    assert len(vendor.app.fake.messages) == 1  # the refused resend sent nothing
+
+    again = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
+    assert (again.json()["valid"], again.json()["attempts_left"]) == (False, 3)
+    resent = await http.post("/v1/verifications", json={"to": NUMBER})
+    assert resent.status_code == 201, resent.text  # not 429 "busy": no lock was left behind
+    assert len(vendor.app.fake.messages) == 2
+    retried = await http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "stalled-1"})
+    assert retried.status_code == 201, retried.text  # not 409: the key's claim was given back too
+    assert len(vendor.app.fake.messages) == 3
+
+
+# --- readiness -----------------------------------------------------------------------------------
+
+
+async def test_ready_is_503_while_the_cluster_refuses_every_keyed_command(vendors: Vendors) -> None:
+    """With two of three masters gone the survivor still answers PING but refuses every key
+    (``cluster_state:fail``): the service cannot serve a request, so it is not ready."""
+    with RedisClusterProcess(masters=3, node_timeout_ms=500) as cluster:
+        settings = make_settings(OTP_REDIS_URL=cluster.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S))
+        async with AsyncTestClient(build_app(settings, vendors)) as client:
+            assert (await client.get("/health/ready")).status_code == 200
+            survivor, *gone = cluster.masters
+            for master in gone:
+                assert master.proc is not None
+                master.proc.kill()
+                master.proc.wait(timeout=5)
+
+            async def cluster_failed() -> bool:
+                return cluster.info(survivor).get("cluster_state") == "fail"
+
+            await poll_until("cluster_state:fail", cluster_failed, timeout_s=15)
+            with cluster.client(survivor) as r:
+                assert r.ping()  # what readiness used to ask
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 503, ready.text
+            assert_problem(await send(client), 503, "store_unavailable")
