@@ -175,12 +175,12 @@ class ConectalineSms:
     def _decode(self, response: httpx.Response, to: Msisdn | None, text: str) -> _Envelope:
         try:
             return _ENVELOPE.decode(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except _http.UNREADABLE as exc:
             if response.status_code >= 300:
                 self._raise_status(response, to, text)
             raise ProviderProtocolError(
                 self.name,
-                f"unexpected response shape (HTTP {response.status_code}): {exc}",
+                f"unexpected response shape (HTTP {response.status_code}): {_http.reason(exc)}",
                 status_code=response.status_code,
             ) from exc
 
@@ -209,11 +209,11 @@ class ConectalineSms:
             _http.raise_for_status(self.name, response)
         try:
             body = _ENVELOPE.decode(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except _http.UNREADABLE as exc:
             if status >= 300:
                 raise ProviderAuthError(self.name, f"login refused (HTTP {status})", status_code=status) from exc
             raise ProviderProtocolError(
-                self.name, f"unexpected login reply (HTTP {status}): {exc}", status_code=status
+                self.name, f"unexpected login reply (HTTP {status}): {_http.reason(exc)}", status_code=status
             ) from exc
         if body.error is not None or status >= 300:
             message, code = _error_text(body.error) if body.error is not None else ("", None)
@@ -307,6 +307,7 @@ _STATES: dict[str, DeliveryStatus] = {
         ("undelivered", "undeliv", "expired", "no entregado", "caducado", "expirado"), DeliveryStatus.UNDELIVERED
     ),
 }
+_ANY: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 _ID_KEYS = ("id", "message_id", "sms_id")
 _STATE_KEYS = ("status", "state")
 
@@ -318,13 +319,12 @@ def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
 
 
 def _receipt_items(body: bytes, headers: Mapping[str, str]) -> list[Any]:
+    if len(body) > _http.MAX_REPLY_BYTES:
+        raise ReceiptError(f"conectaline: body over {_http.MAX_REPLY_BYTES // 1024} KiB")
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "").lower()
     stripped = body.strip()
     if stripped[:1] in (b"{", b"[") or "json" in content_type:
-        try:
-            decoded = msgspec.json.decode(stripped)
-        except msgspec.DecodeError as exc:
-            raise ReceiptError(f"conectaline: bad JSON: {exc}") from exc
+        decoded = _http.decode_receipt(_ANY, stripped, "conectaline: bad JSON")
         if isinstance(decoded, dict) and not any(k in decoded for k in _ID_KEYS) and "data" in decoded:
             decoded = decoded["data"]
         if isinstance(decoded, dict):

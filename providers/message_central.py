@@ -175,7 +175,7 @@ async def _fetch_token(settings: MessageCentralSettings, client: httpx.AsyncClie
         raise ProviderUnavailable(NAME, f"token: HTTP {status}", status_code=status)
     try:
         reply = _TOKEN.decode(response.content)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except _http.UNREADABLE:
         error = ProviderAuthError if status >= 300 else ProviderProtocolError
         raise error(NAME, f"token: unexpected reply (HTTP {status})", status_code=status) from None
     if status < 300 and reply.status == 200 and reply.token:
