@@ -21,8 +21,9 @@ Capture a real reply before trusting the parsing below. Design decisions:
   (it more likely means a timezone mismatch than a dead token, and honouring it would log in on
   every send); with nothing usable the token is kept 30 minutes. It is renewed a little before
   expiry, once for any number of concurrent sends (an ``asyncio.Lock``), and on a refusal of a
-  temporary token (401/403, or an ``error`` whose message talks about the token, since this vendor
-  may answer errors with HTTP 200) the adapter logs in again once and retries the send once.
+  temporary token (401/403, else a numeric ``error.code`` 401/403, else, as a last resort since this
+  vendor may answer errors with HTTP 200, an ``error`` that names the token or credentials and not
+  the balance: :func:`refuses_credentials`) the adapter logs in again once and retries the send once.
   A fixed token cannot be renewed: its refusal is :class:`ProviderAuthError` at once.
 * ``numbers`` is the international number as digits without ``+``: the vendor's examples say "must
   contain the international prefix" and show ``34600100100`` [seed].
@@ -67,10 +68,14 @@ from .base import (
 )
 from .registry import ProviderSpec
 
-__all__ = ("SPEC", "ConectalineSettings", "ConectalineSms", "parse_receipts")
+__all__ = ("SPEC", "ConectalineSettings", "ConectalineSms", "parse_receipts", "refuses_credentials")
 
 _FALLBACK_LIFETIME_S = 1800.0
-_AUTH_HINT = re.compile(r"token|unauthori[sz]ed|unauthenticated|autoriza|autentica|expired|expirad|caducad", re.I)
+# Last resort only (see `refuses_credentials`): words about a token or credentials, and words about
+# balance or credit, which win ("Su saldo ha expirado" is no balance, not a dead token).
+_CREDENTIAL_WORDS = re.compile(r"\btoken|unauthenticated|\bno autenticad|credencial|credential", re.I)
+_ACCOUNT_WORDS = re.compile(r"saldo|balance|cr[eé]dito|\bcredit\b|fondos|\bfunds\b", re.I)
+_AUTH_STATUSES = frozenset({401, 403})
 
 
 class ConectalineSettings(VendorSettings, frozen=True, kw_only=True):
@@ -163,7 +168,7 @@ class ConectalineSms:
         if body.error is not None:
             message, code = _error_text(body.error)
             reason = f"HTTP {status}: {self._scrub(message, to, text)}"
-            if status in (401, 403) or _AUTH_HINT.search(message):
+            if refuses_credentials(status, code, message):
                 raise ProviderAuthError(self.name, f"token refused ({reason})", status_code=status, vendor_code=code)
             raise ProviderRejected(self.name, f"refused ({reason})", status_code=status, vendor_code=code)
         if status >= 300:
@@ -231,6 +236,21 @@ class ConectalineSms:
             raise ProviderProtocolError(self.name, "login reply with an empty token", status_code=status)
         lifetime = token_lifetime(data.expires_in, data.expires_at, now=time.time())
         return Grant(data.token, lifetime - min(60.0, lifetime * 0.1))  # renewed a little before it expires
+
+
+def refuses_credentials(status: int, code: str | None, message: str) -> bool:
+    """Whether a refusal is about our token (renew it) rather than the message or the account.
+
+    Documented fields first: the HTTP status (401/403), then a numeric ``error.code`` (the login
+    example carries one). This vendor may answer errors with HTTP 200, so when neither says anything
+    the text decides: a word code or the message must name a token or credentials and no balance.
+    """
+    if status in _AUTH_STATUSES:
+        return True
+    if code is not None and code.strip().isdigit():
+        return int(code) in _AUTH_STATUSES
+    text = f"{code or ''} {message}"
+    return bool(_CREDENTIAL_WORDS.search(text)) and not _ACCOUNT_WORDS.search(text)
 
 
 def token_lifetime(expires_in: Any, expires_at: Any, *, now: float) -> float:
