@@ -37,22 +37,8 @@ from providers import (
     load_vendor_settings,
 )
 from tests.fakes import conectaline, gatum, instasent, message_central, wavy
-from tests.providers.conftest import (
-    ADAPTERS,
-    BY_ID,
-    CODE,
-    INVALID_UTF8,
-    JSON,
-    NESTED,
-    RENEWING,
-    TEXT,
-    TO,
-    Adapter,
-    Connect,
-    Endless,
-    Failure,
-    assert_clean,
-)
+from tests.providers import conftest as bad
+from tests.providers.conftest import ADAPTERS, BY_ID, CODE, RENEWING, TEXT, TO, Adapter, Connect, Failure, assert_clean
 
 # --- the failures ------------------------------------------------------------------------------------
 
@@ -114,11 +100,11 @@ FAILURES: list[tuple[str, Failure, type[ProviderError], int | None]] = [
     ("http_200_html", answering(200, HTML, "text/html"), ProviderProtocolError, 200),
     ("http_200_truncated_json", answering(200, b'{"data": {"id": ', "application/json"), ProviderProtocolError, 200),
     # A reply that cannot be read after the request left: a bad reply, never a crash or a download.
-    ("http_200_nested_3000_deep", answering(200, NESTED, JSON), ProviderProtocolError, 200),
-    ("http_200_invalid_utf8", answering(200, INVALID_UTF8, JSON), ProviderProtocolError, 200),
-    ("http_200_50_mb", Endless(), ProviderProtocolError, 200),
-    ("http_400_50_mb", Endless(400), ProviderProtocolError, 400),
-    ("http_503_50_mb", Endless(503), ProviderUnavailable, 503),
+    ("http_200_nested_3000_deep", answering(200, bad.NESTED, bad.JSON), ProviderProtocolError, 200),
+    ("http_200_invalid_utf8", answering(200, bad.INVALID_UTF8, bad.JSON), ProviderProtocolError, 200),
+    ("http_200_50_mb", bad.Endless(), ProviderProtocolError, 200),
+    ("http_400_50_mb", bad.Endless(400), ProviderProtocolError, 400),
+    ("http_503_50_mb", bad.Endless(503), ProviderUnavailable, 503),
 ]
 
 
