@@ -5,7 +5,7 @@ vendor maps network trouble the same way. The distinction that matters is whethe
 the request may have reached the vendor: a connect failure certainly did not, a read timeout after a
 send may have delivered the message and must not be retried on another provider with a new code.
 
-A reply is read up to :data:`MAX_REPLY_BYTES` and no further: a vendor (or whatever answers in its
+A reply is read up to :data:`MAX_VENDOR_BODY_BYTES` and no further: a vendor (or whatever answers in its
 place) cannot make us download or decode an unbounded body. A longer reply, a body nested past the
 decoder's recursion limit or one that is not UTF-8 is a *bad reply* (:class:`ProviderProtocolError`
 carrying the status), which the dispatcher reads as "may have delivered" when the status was 2xx.
@@ -22,6 +22,7 @@ import httpx
 import msgspec
 
 from .base import (
+    MAX_VENDOR_BODY_BYTES,
     Msisdn,
     ProviderAuthError,
     ProviderDeliveryUnknown,
@@ -33,7 +34,6 @@ from .base import (
 )
 
 __all__ = (
-    "MAX_REPLY_BYTES",
     "UNREADABLE",
     "call",
     "decode",
@@ -48,7 +48,6 @@ __all__ = (
 
 T = TypeVar("T")
 
-MAX_REPLY_BYTES = 64 * 1024  # vendor replies and receipts alike; an OTP reply is a few hundred bytes
 # What a decoder raises on a body it cannot read. RecursionError: msgspec refuses nesting deeper than
 # Python's recursion limit that way, also inside fields it skips.
 UNREADABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError)
@@ -145,14 +144,14 @@ _BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encod
 
 
 async def _read_capped(response: httpx.Response, provider: str) -> bytes:
-    """The reply body, or a bad reply as soon as it grows past :data:`MAX_REPLY_BYTES` (no more is read)."""
+    """The reply body, or a bad reply as soon as it grows past :data:`MAX_VENDOR_BODY_BYTES` (no more is read)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
-        if size > MAX_REPLY_BYTES:
+        if size > MAX_VENDOR_BODY_BYTES:
             status = response.status_code
-            detail = f"reply over {MAX_REPLY_BYTES // 1024} KiB (HTTP {status})"
+            detail = f"reply over {MAX_VENDOR_BODY_BYTES // 1024} KiB (HTTP {status})"
             if unavailable(status):  # the status alone says nothing was accepted
                 raise ProviderUnavailable(provider, detail, status_code=status)
             raise ProviderProtocolError(provider, detail, status_code=status)
@@ -207,8 +206,8 @@ def decode(decoder: msgspec.json.Decoder[T], response: httpx.Response, provider:
 
 def decode_receipt(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
     """A vendor callback body in the declared shape, or :class:`ReceiptError` saying it is not ``what``."""
-    if len(body) > MAX_REPLY_BYTES:  # the webhook route caps bodies too; this keeps parsers safe on their own
-        raise ReceiptError(f"{what}: body over {MAX_REPLY_BYTES // 1024} KiB")
+    if len(body) > MAX_VENDOR_BODY_BYTES:  # the webhook route caps bodies too; this keeps parsers safe on their own
+        raise ReceiptError(f"{what}: body over {MAX_VENDOR_BODY_BYTES // 1024} KiB")
     try:
         return decoder.decode(body)
     except UNREADABLE as exc:

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import msgspec
 
 __all__ = (
+    "MAX_VENDOR_BODY_BYTES",
     "Channel",
     "CheckOutcome",
     "DeliveryStatus",
@@ -52,6 +53,11 @@ __all__ = (
     "VerificationPending",
     "VerificationProvider",
 )
+
+
+# The longest vendor reply or receipt body read: an OTP reply or a receipt is a few hundred bytes, so
+# anything longer is a bad reply (a bad receipt), not something to download or decode.
+MAX_VENDOR_BODY_BYTES = 64 * 1024
 
 
 class Channel(enum.StrEnum):

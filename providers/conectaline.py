@@ -55,6 +55,7 @@ import msgspec
 from . import _http
 from ._token import Grant, TokenCache
 from .base import (
+    MAX_VENDOR_BODY_BYTES,
     DeliveryStatus,
     DeliveryUpdate,
     Msisdn,
@@ -339,8 +340,8 @@ def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
 
 
 def _receipt_items(body: bytes, headers: Mapping[str, str]) -> list[Any]:
-    if len(body) > _http.MAX_REPLY_BYTES:
-        raise ReceiptError(f"conectaline: body over {_http.MAX_REPLY_BYTES // 1024} KiB")
+    if len(body) > MAX_VENDOR_BODY_BYTES:
+        raise ReceiptError(f"conectaline: body over {MAX_VENDOR_BODY_BYTES // 1024} KiB")
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "").lower()
     stripped = body.strip()
     if stripped[:1] in (b"{", b"[") or "json" in content_type:
