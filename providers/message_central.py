@@ -149,7 +149,7 @@ def _jwt_exp(token: str) -> float | None:
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
         return _CLAIMS.decode(payload).exp
-    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
+    except (binascii.Error, ValueError, *_http.UNREADABLE):
         return None
 
 
