@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import msgspec
@@ -145,18 +145,25 @@ _BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encod
 
 async def _read_capped(response: httpx.Response, provider: str) -> bytes:
     """The reply body, or a bad reply as soon as it grows past :data:`MAX_VENDOR_BODY_BYTES` (no more is read)."""
+    status = response.status_code
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_VENDOR_BODY_BYTES:
-            status = response.status_code
-            detail = f"reply over {MAX_VENDOR_BODY_BYTES // 1024} KiB (HTTP {status})"
-            if unavailable(status):  # the status alone says nothing was accepted
-                raise ProviderUnavailable(provider, detail, status_code=status)
-            raise ProviderProtocolError(provider, detail, status_code=status)
-        chunks.append(chunk)
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_VENDOR_BODY_BYTES:
+                _bad_reply(provider, status, f"reply over {MAX_VENDOR_BODY_BYTES // 1024} KiB")
+            chunks.append(chunk)
+    except httpx.DecodingError as exc:  # a content encoding that does not decode: the vendor did answer
+        _bad_reply(provider, status, f"reply not decodable ({type(exc).__name__})", exc)
     return b"".join(chunks)
+
+
+def _bad_reply(provider: str, status: int, reason: str, cause: BaseException | None = None) -> NoReturn:
+    detail = f"{reason} (HTTP {status})"
+    if unavailable(status):  # the status alone says nothing was accepted
+        raise ProviderUnavailable(provider, detail, status_code=status) from cause
+    raise ProviderProtocolError(provider, detail, status_code=status) from cause
 
 
 def raise_for_status(

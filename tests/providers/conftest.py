@@ -160,6 +160,15 @@ class Endless:
         return httpx.Response(self.status, content=self.chunks(), headers={"Content-Type": JSON})
 
 
+def gzip_garbage(request: httpx.Request) -> httpx.Response:
+    """A 200 whose body claims to be gzip and is not (streamed, so it is decoded only when read)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"this is not gzip"
+
+    return httpx.Response(200, content=body(), headers={"Content-Type": JSON, "Content-Encoding": "gzip"})
+
+
 @dataclass
 class Network:
     """The vendor fake, with ``failure`` answering (or raising) in its place on delivering requests

@@ -103,6 +103,7 @@ FAILURES: list[tuple[str, Failure, type[ProviderError], int | None]] = [
     ("http_200_nested_3000_deep", answering(200, bad.NESTED, bad.JSON), ProviderProtocolError, 200),
     ("http_200_invalid_utf8", answering(200, bad.INVALID_UTF8, bad.JSON), ProviderProtocolError, 200),
     ("http_200_50_mb", bad.Endless(), ProviderProtocolError, 200),
+    ("http_200_gzip_that_is_not", bad.gzip_garbage, ProviderProtocolError, 200),
     ("http_400_50_mb", bad.Endless(400), ProviderProtocolError, 400),
     ("http_503_50_mb", bad.Endless(503), ProviderUnavailable, 503),
 ]
