@@ -15,7 +15,8 @@ whether the next provider may be tried:
   * ProviderRejected         the vendor said no (bad number, blocked, no balance).
     * ProviderAuthError      credentials wrong or expired and a refresh did not help.
     * VerificationPending    the vendor already has an open verification for this number (MC 506).
-  * ProviderProtocolError    the response did not match the documented shape.
+  * ProviderProtocolError    the response did not match the documented shape, or could not be read
+                             (over MAX_VENDOR_BODY_BYTES, not UTF-8, nested too deeply).
 
 Receipts: each adapter module that accepts delivery receipts exposes a :class:`ReceiptParser`, which
 turns the vendor's callback body into :class:`DeliveryUpdate` values plus the body the vendor expects
