@@ -10,122 +10,30 @@ The restart and stall tests run on a single Redis and on a 3-master Redis Cluste
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
-from redis.asyncio import Redis
 
-from otp_service.devredis import RedisProcess
-from tests.api.helpers import NUMBER, Client, assert_problem, check, patch_settings, send, wrong
+from tests.api.helpers import NUMBER, assert_problem, check, patch_settings, send, wrong
 from tests.cluster import RedisClusterProcess
 from tests.conftest import ADMIN, CLIENT, Vendors, build_app, code_in, make_settings
 from tests.fakes.gatum import FakeGatum
+from tests.scale.backends import (
+    PROMPT_S,
+    ROOMY,
+    STALL_S,
+    TIMEOUT_S,
+    Backend,
+    assert_live_is_fast,
+    poll_until,
+    stall,
+    timed,
+)
 from tests.scale.procs import Service, VendorThread, service_env
-
-TIMEOUT_S = 0.5  # OTP_REDIS_TIMEOUT_S in these tests
-PROMPT_S = 2 * TIMEOUT_S + 0.4  # a 503 comes within about one store deadline (2 x the socket timeout)
-STALL_S = 2.5  # how long DEBUG SLEEP holds Redis in the stall test
-ROOMY = {"count": 1000, "window_seconds": 600}
-
-
-@dataclass
-class Backend:
-    """A single Redis or a whole cluster, to restart or stall as one."""
-
-    kind: str
-    url: str  # OTP_REDIS_URL
-    servers: list[RedisProcess]  # every process: a restart stops and starts them all
-    masters: list[RedisProcess]  # where DEBUG SLEEP goes
-    cluster: RedisClusterProcess | None = None
-
-    def stop(self) -> None:
-        for server in self.servers:
-            server.stop()
-
-    def start(self) -> None:
-        """Start again on the same ports with the same data; returns once it serves."""
-        if self.cluster is not None:
-            self.cluster.start_nodes()
-        else:
-            for server in self.servers:
-                server.start()
-
-
-@pytest.fixture(params=["single", "cluster"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """Persistent (append-only file) and debuggable; a cluster tolerates 5 s stalls before failing a node."""
-    if request.param == "single":
-        server = RedisProcess(data_dir=tmp_path / "redis", persist=True, extra_args=["--enable-debug-command", "yes"])
-        try:
-            server.start()
-            yield Backend("single", server.url, [server], [server])
-        finally:
-            server.stop()
-    else:
-        with RedisClusterProcess(masters=3, node_timeout_ms=5000, persist=True) as cluster:
-            yield Backend("cluster", cluster.url, cluster.nodes, cluster.masters, cluster)
-
-
-async def timed(call: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    response = await call
-    return response, time.monotonic() - started
-
-
-async def poll_until(
-    what: str, attempt: Callable[[], Awaitable[bool]], *, timeout_s: float, interval_s: float = 0.1
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await attempt():
-            return
-        await asyncio.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-async def assert_live_is_fast(client: Client | httpx.AsyncClient, limit_s: float = 0.25) -> None:
-    response, elapsed = await timed(client.get("/health/live"))
-    assert response.status_code == 200
-    assert elapsed < limit_s, f"/health/live took {elapsed:.2f} s"
-
-
-async def stall(ports: list[int], seconds: float) -> asyncio.Future[list[None]]:
-    """``DEBUG SLEEP`` on every given server at once; await the result to know they are awake."""
-
-    watching = {port: asyncio.Event() for port in ports}
-
-    async def one(port: int) -> None:
-        async with Redis(port=port, socket_timeout=seconds + 5, single_connection_client=True) as r:
-            await r.ping()
-            await watching[port].wait()
-            await r.execute_command("DEBUG", "SLEEP", seconds)  # type: ignore[no-untyped-call]
-
-    async def asleep(port: int, sleeper: asyncio.Task[None]) -> None:
-        """Returns once the server stops answering: a fixed pause is not enough on a loaded machine."""
-        # Connected before the sleep starts: a connection made during it would wait out the whole sleep.
-        async with Redis(port=port, single_connection_client=True) as r:
-            await r.ping()
-            watching[port].set()
-            while not sleeper.done():
-                try:
-                    async with asyncio.timeout(0.05):  # not a socket timeout: redis-py would retry it
-                        await r.ping()
-                except TimeoutError:  # the DEBUG SLEEP is running
-                    return
-                await asyncio.sleep(0.005)
-        sleeper.result()  # raises what the DEBUG SLEEP raised
-        raise AssertionError(f"redis on port {port} slept and woke before a ping saw it")
-
-    sleepers = [asyncio.create_task(one(port)) for port in ports]
-    await asyncio.gather(*(asleep(port, sleeper) for port, sleeper in zip(ports, sleepers, strict=True)))
-    return asyncio.gather(*sleepers)
-
 
 # --- restart ---------------------------------------------------------------------------------------
 
@@ -347,119 +255,3 @@ async def test_a_guess_costs_at_most_one_attempt_when_redis_stalls_just_past_the
             return bool(status["attempts_left"] == expected)
 
         await poll_until(f"attempts_left {expected}", settled, timeout_s=10)
-
-
-# --- a 503 costs nothing ------------------------------------------------------------------------------
-
-
-def node_for(backend: Backend, key: str) -> RedisProcess:
-    """The server holding ``key``: the only one for a single Redis, its slot's master on a cluster."""
-    return backend.cluster.master_for(key) if backend.cluster is not None else backend.masters[0]
-
-
-def what_is_left(backend: Backend, vid: str) -> dict[str, object]:
-    """What a number's charges left in Redis: send-window slots, the in-flight lock, failed-check
-    slots and the attempts left, read on the node that holds them."""
-    with RedisClusterProcess.client(node_for(backend, f"otp:{{{NUMBER}}}:cur")) as r:
-        return {
-            "sends": r.zcard(f"otp:{{{NUMBER}}}:sends"),
-            "lock": r.exists(f"otp:{{{NUMBER}}}:sending"),
-            "fails": r.zcard(f"otp:{{{NUMBER}}}:fails"),
-            "attempts_left": r.hget(f"otp:{{{NUMBER}}}:vf:{vid}", "attempts_left"),
-        }
-
-
-async def test_a_503_while_redis_is_stopped_costs_nothing_and_leaves_nothing_behind(
-    backend: Backend, tmp_path: Path
-) -> None:
-    """SIGSTOP of the Redis holding the number: a check and a resend reach it and answer 503. Their
-    scripts wait in its socket buffers and run after SIGCONT; the service gives back what they took."""
-    with VendorThread(FakeGatum()) as vendor:
-        env = service_env(
-            backend.url, gatum_url=vendor.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S), OTP_SETTINGS_CACHE_S="1"
-        )
-        service = Service(env, workdir=tmp_path / "service")
-        try:
-            service.start()
-            async with httpx.AsyncClient(base_url=service.url, headers=CLIENT, timeout=10) as http:
-                await a_stop_that_costs_nothing(http, backend, vendor)
-        finally:
-            service.stop()
-    assert "Traceback" not in service.log(), service.log()
-
-
-async def a_stop_that_costs_nothing(http: httpx.AsyncClient, backend: Backend, vendor: VendorThread) -> None:
-    changes = {"resend_cooldown_seconds": 0, "ip_limit": ROOMY}
-    assert (await http.patch("/v1/admin/settings", json=changes, headers=ADMIN)).status_code == 200
-    # With an Idempotency-Key, so that every script below is loaded in Redis: a script's first
-    # EVALSHA fails on a Redis that has not seen it (NOSCRIPT), which would test nothing.
-    first = await http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "first"})
-    vid = first.json()["id"]
-    code = code_in(vendor.app.fake.messages[-1]["text"])
-    # Connections to the number's Redis for every request below, made now: a connection made during
-    # the stop would wait on its handshake and never send the script this test is about.
-    for _ in range(3):
-        await asyncio.gather(*(http.get(f"/v1/verifications/{vid}") for _ in range(8)))
-    await asyncio.sleep(1.1)  # the settings cache turns over: the warm-up below reads them again
-    warm = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
-    assert warm.json()["attempts_left"] == 4  # settings cached: the requests below go straight to the scripts
-    before = what_is_left(backend, vid)
-    assert before == {"sends": 1, "lock": 0, "fails": 1, "attempts_left": "4"}
-
-    proc = node_for(backend, f"otp:{{{NUMBER}}}:cur").proc
-    assert proc is not None
-    proc.send_signal(signal.SIGSTOP)
-    try:
-        guess, resend, keyed = await asyncio.gather(
-            http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)}),
-            http.post("/v1/verifications", json={"to": NUMBER}),
-            http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "stalled-1"}),
-        )
-        for response in (guess, resend, keyed):
-            assert_problem(response, 503, "store_unavailable")
-    finally:
-        proc.send_signal(signal.SIGCONT)
-
-    async def given_back() -> bool:
-        return what_is_left(backend, vid) == before
-
-    await poll_until("the 503s' charges to be given back", given_back, timeout_s=20, interval_s=0.25)
-    await asyncio.sleep(1.0)  # and nothing lands later
-    assert what_is_left(backend, vid) == before
-    assert len(vendor.app.fake.messages) == 1  # the refused resend sent nothing
-
-    again = await http.post("/v1/verifications/check", json={"to": NUMBER, "code": wrong(code)})
-    assert (again.json()["valid"], again.json()["attempts_left"]) == (False, 3)
-    resent = await http.post("/v1/verifications", json={"to": NUMBER})
-    assert resent.status_code == 201, resent.text  # not 429 "busy": no lock was left behind
-    assert len(vendor.app.fake.messages) == 2
-    retried = await http.post("/v1/verifications", json={"to": NUMBER}, headers={"Idempotency-Key": "stalled-1"})
-    assert retried.status_code == 201, retried.text  # not 409: the key's claim was given back too
-    assert len(vendor.app.fake.messages) == 3
-
-
-# --- readiness -----------------------------------------------------------------------------------
-
-
-async def test_ready_is_503_while_the_cluster_refuses_every_keyed_command(vendors: Vendors) -> None:
-    """With two of three masters gone the survivor still answers PING but refuses every key
-    (``cluster_state:fail``): the service cannot serve a request, so it is not ready."""
-    with RedisClusterProcess(masters=3, node_timeout_ms=500) as cluster:
-        settings = make_settings(OTP_REDIS_URL=cluster.url, OTP_REDIS_TIMEOUT_S=str(TIMEOUT_S))
-        async with AsyncTestClient(build_app(settings, vendors)) as client:
-            assert (await client.get("/health/ready")).status_code == 200
-            survivor, *gone = cluster.masters
-            for master in gone:
-                assert master.proc is not None
-                master.proc.kill()
-                master.proc.wait(timeout=5)
-
-            async def cluster_failed() -> bool:
-                return cluster.info(survivor).get("cluster_state") == "fail"
-
-            await poll_until("cluster_state:fail", cluster_failed, timeout_s=15)
-            with cluster.client(survivor) as r:
-                assert r.ping()  # what readiness used to ask
-            ready = await client.get("/health/ready")
-            assert ready.status_code == 503, ready.text
-            assert_problem(await send(client), 503, "store_unavailable")
