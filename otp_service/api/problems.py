@@ -328,6 +328,14 @@ def _plain(code: ProblemCode) -> Callable[[Request[Any, Any, Any], DomainError],
     return handle
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    # Only a reader of untrusted input recurses this deep in a request: msgspec decoding the body
+    # (Litestar's body parsing, a webhook's receipt parser) raises it past about 1,000 levels.
+    # The decode comes before any work, so the request changed nothing: it is the client's error.
+    log.warning("request.too_deep")
+    return problem(ProblemCode.VALIDATION_ERROR, "The body is nested too deeply.")
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("request.failed", error=type(exc).__name__)
     return problem(ProblemCode.INTERNAL_ERROR, "The request could not be processed.")
@@ -346,5 +354,6 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[..., Response[Any]]] = {
     RateLimited: _rate_limited,
     ProviderUnavailableError: _provider_unavailable,
     StoreUnavailable: _store_unavailable,
+    RecursionError: _too_deep,
     Exception: _internal,
 }
