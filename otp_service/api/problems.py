@@ -42,6 +42,7 @@ __all__ = (
     "ProblemCode",
     "ProblemException",
     "problem",
+    "problem_body",
     "problem_headers",
     "problem_responses",
 )
@@ -86,7 +87,7 @@ class ProblemCode(enum.StrEnum):
         400,
         "Invalid request",
         "The body, a parameter or a header breaks the schema or a rule; `errors` lists each field.",
-        (400, 405, 413, 415),
+        (400, 405, 413, 415, 431),
     )
     INVALID_PHONE = (
         "invalid_phone",
@@ -246,17 +247,22 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
-    structlog.contextvars.bind_contextvars(outcome=code.value)
     status = status or code.status
-    body: dict[str, Any] = {
+    body = problem_body(code, detail, status=status, **extra)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_body(code: ProblemCode, detail: str, *, status: int | None = None, **extra: Any) -> dict[str, Any]:
+    """The problem JSON itself, for the answers given outside Litestar (the header cap)."""
+    structlog.contextvars.bind_contextvars(outcome=code.value)
+    return {
         "type": f"urn:otp-service:problem:{code.value}",
         "title": code.heading,
-        "status": status,
+        "status": status or code.status,
         "detail": detail,
         "code": code.value,
         **extra,
     }
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 _ROUTER_CODES = {status: code for code in ProblemCode for status in code.router_statuses}
