@@ -89,7 +89,7 @@ def test_secret_prints_a_new_secret_every_production_check_accepts() -> None:
 
 
 def test_serve_refuses_development_mode() -> None:
-    code, out, err = run("serve", "--port", "1", **{**PRODUCTION, "OTP_ENV": "dev"})
+    code, _, err = run("serve", "--port", "1", **{**PRODUCTION, "OTP_ENV": "dev"})
     assert code == 2
     assert "OTP_ENV" in err and "otp-service dev" in err
     assert "Traceback" not in err

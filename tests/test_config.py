@@ -212,7 +212,8 @@ def test_every_secret_can_come_from_a_file_with_one_trailing_newline_stripped(tm
 
 
 @pytest.mark.parametrize(
-    ("content", "value"), [("a-secret-0123456789", "a-secret-0123456789"), ("a-secret-0123456789\r\n", "a-secret-0123456789")]
+    ("content", "value"),
+    [("a-secret-0123456789", "a-secret-0123456789"), ("a-secret-0123456789\r\n", "a-secret-0123456789")],
 )
 def test_a_secret_file_is_read_as_is_without_its_line_end(tmp_path: Path, content: str, value: str) -> None:
     token = write(tmp_path / "token", "admin-" + content)

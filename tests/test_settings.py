@@ -312,3 +312,13 @@ def test_secret_values_lists_every_configured_secret() -> None:
     for secret in (API_KEY, MOBILE_KEY, PEPPER, ADMIN_TOKEN, WEBHOOK_SECRET, GATUM_PASSWORD):
         assert secret in values
     assert "otp-user" not in values  # a user name is not a secret
+
+
+def test_the_redactor_is_given_secrets_of_every_length() -> None:
+    settings = load_settings({"OTP_ENV": "dev", "OTP_ADMIN_TOKEN": "a", "OTP_WEBHOOK_SECRET": "wh"})
+    assert {"a", "wh"} <= set(settings.secret_values())
+
+
+def test_a_client_name_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(ConfigErrors, match="entry 1 has an invalid client name"):
+        load_settings(env(OTP_API_KEYS=f"web\n:{API_KEY}"))

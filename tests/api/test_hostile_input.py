@@ -87,9 +87,7 @@ async def test_admin_values_with_a_trailing_newline_are_refused(client: Client, 
     assert await settings_now(client) == before
 
 
-@pytest.mark.parametrize(
-    "extra", [{"locale": "es\n"}, {"app_hash": "FA+9qCX9VSu\n"}], ids=["locale", "app_hash"]
-)
+@pytest.mark.parametrize("extra", [{"locale": "es\n"}, {"app_hash": "FA+9qCX9VSu\n"}], ids=["locale", "app_hash"])
 async def test_send_fields_with_a_trailing_newline_are_refused(client: Client, redis: Redis, extra: Any) -> None:
     assert_problem(await send(client, **extra), 400, "validation_error")
     assert await stored(redis) == []
