@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -23,7 +23,7 @@ __all__ = ("main",)
 # only; uvicorn's proxy_headers (on by default, trusting 127.0.0.1) would let any local caller pick
 # its per-IP identity. The h11 limit bounds what h11 buffers for one request head (httptools has no
 # such setting); the app refuses heads over 16 KiB itself (otp_service.api.header_limit).
-_UVICORN = {
+_UVICORN: dict[str, Any] = {
     "access_log": False,
     "log_level": "warning",
     "proxy_headers": False,
@@ -127,7 +127,7 @@ def dev(host: str, port: int, data_dir: Path) -> None:
         if "OTP_ADMIN_TOKEN" in generated:
             click.echo(f"  admin token    {generated['OTP_ADMIN_TOKEN']}", err=True)
         click.echo(f"  (generated secrets are kept in {data_dir / 'dev-secrets.json'})", err=True)
-        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=10, **_UVICORN)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=10, **_UVICORN)
     finally:
         if redis is not None:
             redis.stop()
@@ -169,7 +169,7 @@ def serve(host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             timeout_graceful_shutdown=20,
-            **_UVICORN,  # type: ignore[arg-type]
+            **_UVICORN,
         )
 
 
