@@ -1,6 +1,6 @@
 """Real processes for the scale and failure tests: ``otp-service`` itself, and a vendor fake on loopback.
 
-``Service`` runs the installed ``otp-service`` command (``serve`` or ``dev``) in its own session (so
+``Service`` runs the installed ``otp-service`` command (``serve`` or ``dev``, or the app under bare ``uvicorn``) in its own session (so
 its uvicorn workers and any child are one process group), logs to a file, and is always stopped:
 SIGTERM to the group, then SIGKILL after a bounded wait. ``VendorThread`` serves a vendor fake
 (``tests.fakes.serve.FakeApp``, with ``delay_s`` / ``hang_s``) on a real loopback socket from a
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,11 @@ class Service:
         return self.proc.pid
 
     def launch(self) -> Service:
-        args = [*otp_service_command(), self.command, "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.command == "uvicorn":  # the app under a bare ASGI server, as a platform may run it
+            args = [sys.executable, "-m", "uvicorn", "--factory", "otp_service.app:create_app"]
+            args += ["--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            args = [*otp_service_command(), self.command, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.command == "serve":
             args += ["--workers", str(self.workers)]
         self.workdir.mkdir(parents=True, exist_ok=True)
