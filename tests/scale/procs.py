@@ -1,7 +1,8 @@
 """Real processes for the scale and failure tests: ``otp-service`` itself, and a vendor fake on loopback.
 
-``Service`` runs the installed ``otp-service`` command (``serve`` or ``dev``, or the app under bare ``uvicorn``) in its own session (so
-its uvicorn workers and any child are one process group), logs to a file, and is always stopped:
+``Service`` runs the installed ``otp-service`` command (``serve`` or ``dev``; or the app under bare
+``uvicorn``) in its own session (so its uvicorn workers and any child are one process group), logs to
+a file, and is always stopped:
 SIGTERM to the group, then SIGKILL after a bounded wait. ``VendorThread`` serves a vendor fake
 (``tests.fakes.serve.FakeApp``, with ``delay_s`` / ``hang_s``) on a real loopback socket from a
 thread of the test process, so a test can slow it down while a request is in flight.
