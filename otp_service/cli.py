@@ -21,8 +21,8 @@ __all__ = ("main",)
 
 # Every uvicorn run gets these. The app reads X-Forwarded-For itself, for OTP_TRUSTED_PROXY_HOPS hops
 # only; uvicorn's proxy_headers (on by default, trusting 127.0.0.1) would let any local caller pick
-# its per-IP identity. The h11 limit bounds what h11 buffers for one request head (httptools has no
-# such setting); the app refuses heads over 16 KiB itself (otp_service.api.header_limit).
+# its per-IP identity. httptools has no header limit: our protocol caps the request head (431), and
+# the h11 setting does the same should h11 be chosen; the app refuses headers over 16 KiB itself.
 _UVICORN: dict[str, Any] = {
     "access_log": False,
     "log_level": "warning",
@@ -94,6 +94,7 @@ def dev(host: str, port: int, data_dir: Path) -> None:
     import uvicorn
 
     from .devredis import RedisProcess
+    from .http_protocol import CappedHttpToolsProtocol
 
     os.environ["OTP_ENV"] = "dev"
     given = {k for k in os.environ if os.environ[k]}
@@ -127,7 +128,7 @@ def dev(host: str, port: int, data_dir: Path) -> None:
         if "OTP_ADMIN_TOKEN" in generated:
             click.echo(f"  admin token    {generated['OTP_ADMIN_TOKEN']}", err=True)
         click.echo(f"  (generated secrets are kept in {data_dir / 'dev-secrets.json'})", err=True)
-        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=10, **_UVICORN)
+        uvicorn.run(app, host=host, port=port, http=CappedHttpToolsProtocol, timeout_graceful_shutdown=10, **_UVICORN)
     finally:
         if redis is not None:
             redis.stop()
@@ -151,6 +152,7 @@ def serve(host: str, port: int, workers: int) -> None:
         _fail("OTP_ENV: `serve` runs production only; use `otp-service dev` for development")
     import uvicorn
 
+    from .http_protocol import CappedHttpToolsProtocol
     from .metrics_export import multiprocess_dir
 
     if settings.metrics_port == port:
@@ -168,6 +170,7 @@ def serve(host: str, port: int, workers: int) -> None:
             host=host,
             port=port,
             workers=workers,
+            http=CappedHttpToolsProtocol,
             timeout_graceful_shutdown=20,
             **_UVICORN,
         )

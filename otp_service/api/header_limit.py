@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import msgspec
+import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -36,6 +37,7 @@ class HeaderLimit:
 
 
 async def _refuse(send: Send) -> None:
+    structlog.contextvars.bind_contextvars(outcome=ProblemCode.VALIDATION_ERROR.value)
     detail = f"The request headers are larger than {MAX_HEADER_BYTES // 1024} KiB in all."
     body = msgspec.json.encode(problem_body(ProblemCode.VALIDATION_ERROR, detail, status=_TOO_LARGE))
     await send(

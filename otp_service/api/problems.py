@@ -247,14 +247,14 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
+    structlog.contextvars.bind_contextvars(outcome=code.value)
     status = status or code.status
     body = problem_body(code, detail, status=status, **extra)
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def problem_body(code: ProblemCode, detail: str, *, status: int | None = None, **extra: Any) -> dict[str, Any]:
-    """The problem JSON itself, for the answers given outside Litestar (the header cap)."""
-    structlog.contextvars.bind_contextvars(outcome=code.value)
+    """The problem JSON itself, for the answers given outside Litestar (the header caps)."""
     return {
         "type": f"urn:otp-service:problem:{code.value}",
         "title": code.heading,

@@ -3,6 +3,10 @@ hold under the server and settings the commands really run with (uvicorn with ht
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +50,23 @@ def test_serve_refuses_request_headers_above_16_kib_with_431(served: Service, si
         spread = {f"x-pad-{i}": "a" * 1024 for i in range(16)}  # many headers count together
         assert_431(http.get("/health/live", headers=spread))
         assert http.get("/health/live", headers={"x-pad": "a" * (15 * 1024)}).status_code == 200
+
+
+def test_serve_answers_431_before_an_oversized_head_has_even_ended(served: Service) -> None:
+    # The head never ends (no blank line): a server that buffers it would wait; ours answers and closes.
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as raw:
+        raw.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+        with contextlib.suppress(OSError):  # the server closes once it has answered
+            for _ in range(32):  # up to 2 MiB, in pieces
+                raw.sendall(b"a" * (64 * 1024))
+                time.sleep(0.01)
+        reply = b""
+        while chunk := raw.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431"), reply[:200]
+    assert b"content-type: application/problem+json" in head.lower()
+    assert json.loads(body)["code"] == "validation_error"
 
 
 def test_dev_does_not_let_x_forwarded_for_pick_the_per_ip_identity(redis_url: str, tmp_path: Path) -> None:
