@@ -23,8 +23,9 @@ __all__ = (
 )
 
 T = TypeVar("T", int, float)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+# fullmatch, never ``$``: Python's ``$`` also matches before a final newline.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 _SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 OTEL_MISSING = (
@@ -61,7 +62,7 @@ def api_keys(raw: str) -> dict[str, str]:
         name, sep, secret = entry.partition(":")
         if not sep or not secret:
             raise SettingsError(f"OTP_API_KEYS: entry {index} is not name:secret")
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise SettingsError(f"OTP_API_KEYS: entry {index} has an invalid client name (letters, digits, _.-)")
         if name in keys:
             raise SettingsError(f"OTP_API_KEYS: client name {name!r} appears twice")
@@ -94,7 +95,7 @@ def log_level(raw: str) -> str:
 
 def webotp_host(raw: str) -> str | None:
     host = raw.strip() or None
-    if host is not None and not _HOST.match(host):
+    if host is not None and not _HOST.fullmatch(host):
         raise SettingsError("OTP_WEBOTP_HOST: must be a bare host name such as example.com")
     return host
 
