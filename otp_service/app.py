@@ -26,6 +26,7 @@ from .api.admin import AdminController
 from .api.apps import AppsController
 from .api.auth import AccessGuard, Authenticator
 from .api.deps import dependencies
+from .api.header_limit import HeaderLimit
 from .api.health import HealthController
 from .api.openapi import docs_assets_router, openapi_config
 from .api.problems import EXCEPTION_HANDLERS
@@ -198,6 +199,7 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-    # Outside routing, so the router's own 404s and 405s get a request id and a log line too.
-    app.asgi_handler = RequestLog(app.asgi_handler)
+    # Outside routing, so the router's own 404s and 405s get a request id and a log line too, and
+    # oversized headers are refused before any route (and logged).
+    app.asgi_handler = RequestLog(HeaderLimit(app.asgi_handler))
     return app

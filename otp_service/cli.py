@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+from .config.strength import new_secret
 
 if TYPE_CHECKING:
     from .settings import Settings
 
 __all__ = ("main",)
+
+
+# Every uvicorn run gets these. The app reads X-Forwarded-For itself, for OTP_TRUSTED_PROXY_HOPS hops
+# only; uvicorn's proxy_headers (on by default, trusting 127.0.0.1) would let any local caller pick
+# its per-IP identity. httptools has no header limit: our protocol caps the request head (431), and
+# the h11 setting does the same should h11 be chosen; the app refuses headers over 16 KiB itself.
+_UVICORN: dict[str, Any] = {
+    "access_log": False,
+    "log_level": "warning",
+    "proxy_headers": False,
+    "forwarded_allow_ips": "",
+    "h11_max_incomplete_event_size": 32 * 1024,
+}
 
 
 def _fail(*messages: str) -> NoReturn:
@@ -54,10 +68,10 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
     values = {
-        "OTP_API_KEYS": f"dev:{secrets.token_urlsafe(24)}",
-        "OTP_PEPPER": secrets.token_urlsafe(32),
-        "OTP_ADMIN_TOKEN": secrets.token_urlsafe(24),
-        "OTP_WEBHOOK_SECRET": secrets.token_urlsafe(16),
+        "OTP_API_KEYS": f"dev:{new_secret()}",
+        "OTP_PEPPER": new_secret(),
+        "OTP_ADMIN_TOKEN": new_secret(),
+        "OTP_WEBHOOK_SECRET": new_secret(),
     }
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values))
@@ -80,6 +94,7 @@ def dev(host: str, port: int, data_dir: Path) -> None:
     import uvicorn
 
     from .devredis import RedisProcess
+    from .http_protocol import CappedHttpToolsProtocol
 
     os.environ["OTP_ENV"] = "dev"
     given = {k for k in os.environ if os.environ[k]}
@@ -113,7 +128,7 @@ def dev(host: str, port: int, data_dir: Path) -> None:
         if "OTP_ADMIN_TOKEN" in generated:
             click.echo(f"  admin token    {generated['OTP_ADMIN_TOKEN']}", err=True)
         click.echo(f"  (generated secrets are kept in {data_dir / 'dev-secrets.json'})", err=True)
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=10)
+        uvicorn.run(app, host=host, port=port, http=CappedHttpToolsProtocol, timeout_graceful_shutdown=10, **_UVICORN)
     finally:
         if redis is not None:
             redis.stop()
@@ -133,10 +148,11 @@ def dev(host: str, port: int, data_dir: Path) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Run in production: every setting from the environment, validated before start."""
     settings = _settings()
-    if settings.is_dev:
-        click.echo("otp-service: OTP_ENV=dev under `serve`; use `otp-service dev` for development", err=True)
+    if settings.is_dev:  # the console provider would print codes into the log, and test numbers work
+        _fail("OTP_ENV: `serve` runs production only; use `otp-service dev` for development")
     import uvicorn
 
+    from .http_protocol import CappedHttpToolsProtocol
     from .metrics_export import multiprocess_dir
 
     if settings.metrics_port == port:
@@ -154,10 +170,9 @@ def serve(host: str, port: int, workers: int) -> None:
             host=host,
             port=port,
             workers=workers,
-            access_log=False,
-            log_level="warning",
-            proxy_headers=False,
+            http=CappedHttpToolsProtocol,
             timeout_graceful_shutdown=20,
+            **_UVICORN,
         )
 
 
@@ -170,6 +185,12 @@ def openapi(output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(openapi_document())
     click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+def secret() -> None:
+    """Print a new random secret (32 bytes, URL-safe): for OTP_PEPPER, OTP_ADMIN_TOKEN, API keys."""
+    click.echo(new_secret())
 
 
 @main.command("check-config")

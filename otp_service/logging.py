@@ -40,6 +40,7 @@ _DROP = frozenset(
     }
 )
 _PHONE = re.compile(r"\+\d{7,15}")
+_ANYWHERE = 8  # secrets this long are replaced even inside a longer string
 
 
 class Redactor:
@@ -47,8 +48,17 @@ class Redactor:
         self.set_secrets(secrets)
 
     def set_secrets(self, secrets: Iterable[str]) -> None:
-        values = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+        """Every secret, whatever its length: longer ones anywhere, short ones where they stand alone.
+
+        Production refuses secrets under 24 characters, so a short one is a development value; as a
+        substring even "a" would be cut out of every word, so below :data:`_ANYWHERE` characters a
+        secret is replaced only where no letter or digit touches it (a path segment, a header value).
+        """
+        values = sorted({s for s in secrets if s}, key=len, reverse=True)
+        parts = [
+            re.escape(v) if len(v) >= _ANYWHERE else rf"(?<![A-Za-z0-9]){re.escape(v)}(?![A-Za-z0-9])" for v in values
+        ]
+        self._pattern = re.compile("|".join(parts)) if parts else None
 
     def _clean(self, value: Any) -> Any:
         if isinstance(value, str):

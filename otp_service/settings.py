@@ -21,6 +21,7 @@ from .config.known import SECRET_VARIABLES, unknown_variables
 from .config.problems import ConfigErrors, Problems, SettingsError
 from .config.secret_files import read_secret_files
 from .config.settings_file import live_baseline
+from .config.strength import weak_secrets
 from .config.values import OTEL_MISSING, api_keys, log_level, number, otel_installed, redis_url, webotp_host
 from .domain.policy import LiveSettings
 
@@ -82,7 +83,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         values += [v for v in (self.admin_token, self.webhook_secret) if v]
         for vendor in self.vendors.values():
             values += vendor.secrets()
-        return [v for v in values if len(v) >= 4]
+        return [v for v in values if v]  # every length: the redactor decides how to match short ones
 
 
 def _secret_variables(specs: Mapping[str, ProviderSpec]) -> list[str]:
@@ -218,16 +219,18 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     trusted_proxy_hops = whole("OTP_TRUSTED_PROXY_HOPS", 0, 0, 10)
     workers = whole("OTP_WORKERS", 1, 1, 64)
     metrics_port = whole("OTP_METRICS_PORT", 0, 1, 65535) or None
+    admin_token = environ.get("OTP_ADMIN_TOKEN") or None
+    webhook_secret = environ.get("OTP_WEBHOOK_SECRET") or None
+    weak = weak_secrets(api_keys=keys or {}, admin_token=admin_token, webhook_secret=webhook_secret, pepper=pepper)
+    warnings: list[str] = []
+    for message in weak:  # refused in production, only pointed out in development
+        if dev:
+            warnings.append(message)
+        else:
+            problems.add(message)
     for error in unknown_variables(environ):
         problems.add(error)
     problems.raise_if_any()
-
-    warnings = []
-    if len(pepper) < 16:
-        warnings.append("OTP_PEPPER: shorter than 16 characters; use a long random secret (e.g. 32+ characters)")
-    short = [name for name, secret in (keys or {}).items() if len(secret) < 16]
-    if short:
-        warnings.append(f"OTP_API_KEYS: secrets of {', '.join(short)} are shorter than 16 characters")
 
     return Settings(
         warnings=warnings,
@@ -236,8 +239,8 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         api_keys=keys or {},
         key_apps={key.name: key.app for key in entries or ()} or {name: name for name in keys or {}},
         public_keys=frozenset(key.name for key in entries or () if key.public),
-        admin_token=environ.get("OTP_ADMIN_TOKEN") or None,
-        webhook_secret=environ.get("OTP_WEBHOOK_SECRET") or None,
+        admin_token=admin_token,
+        webhook_secret=webhook_secret,
         pepper=pepper.encode(),
         webotp_host=webotp,
         test_numbers_enabled=test_numbers == "enabled",

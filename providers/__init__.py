@@ -7,6 +7,7 @@ checked against a real reply before relying on it.
 """
 
 from .base import (
+    MAX_VENDOR_BODY_BYTES,
     Channel,
     CheckOutcome,
     DeliveryStatus,
@@ -31,6 +32,7 @@ from .base import (
 from .registry import Providers, ProviderSpec, build_providers, discover, load_vendor_settings
 
 __all__ = (
+    "MAX_VENDOR_BODY_BYTES",
     "Channel",
     "CheckOutcome",
     "DeliveryStatus",

@@ -4,6 +4,11 @@ Adapters call :func:`call` and :func:`decode` and never catch httpx exceptions t
 vendor maps network trouble the same way. The distinction that matters is whether
 the request may have reached the vendor: a connect failure certainly did not, a read timeout after a
 send may have delivered the message and must not be retried on another provider with a new code.
+
+A reply is read up to :data:`MAX_VENDOR_BODY_BYTES` and no further: a vendor (or whatever answers in its
+place) cannot make us download or decode an unbounded body. A longer reply, a body nested past the
+decoder's recursion limit or one that is not UTF-8 is a *bad reply* (:class:`ProviderProtocolError`
+carrying the status), which the dispatcher reads as "may have delivered" when the status was 2xx.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import msgspec
 
 from .base import (
+    MAX_VENDOR_BODY_BYTES,
     Msisdn,
     ProviderAuthError,
     ProviderDeliveryUnknown,
@@ -28,17 +34,23 @@ from .base import (
 )
 
 __all__ = (
+    "UNREADABLE",
     "call",
     "decode",
     "decode_or_none",
     "decode_receipt",
     "raise_for_status",
+    "reason",
     "scrub",
     "snippet",
     "unavailable",
 )
 
 T = TypeVar("T")
+
+# What a decoder raises on a body it cannot read. RecursionError: msgspec refuses nesting deeper than
+# Python's recursion limit that way, also inside fields it skips.
+UNREADABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 _SNIPPET_LEN = 200
 _DIGIT_RUN = re.compile(r"\d{4,}")  # a code, or part of a number in a format we did not send
@@ -99,21 +111,21 @@ async def call(
     """
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
     content: bytes | None = None
-    send_headers = dict(headers or {})
+    # Compressed replies could expand past the cap inside one chunk: ask for none (replies are tiny).
+    send_headers = {"Accept-Encoding": "identity", **(headers or {})}
     if json is not None:
         content = msgspec.json.encode(json)
         send_headers.setdefault("Content-Type", "application/json")
+    request = client.build_request(
+        method, url, params=params, content=content, data=data, headers=send_headers, timeout=timeout
+    )
     try:
         async with asyncio.timeout(settings.timeout_s):
-            return await client.request(
-                method,
-                url,
-                params=params,
-                content=content,
-                data=data,
-                headers=send_headers,
-                timeout=timeout,
-            )
+            response = await client.send(request, stream=True)
+            try:
+                body = await _read_capped(response, provider)
+            finally:
+                await response.aclose()
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise ProviderUnavailable(provider, f"cannot connect ({type(exc).__name__})") from exc
     except (TimeoutError, httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -123,6 +135,35 @@ async def call(
         raise ProviderUnavailable(provider, reason) from exc
     except httpx.HTTPError as exc:  # anything else httpx raises: treat as unreachable
         raise ProviderUnavailable(provider, f"transport error ({type(exc).__name__})") from exc
+    # The body as read (already decoded from any content encoding), in a response that holds it.
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_FRAMING]
+    return httpx.Response(response.status_code, headers=kept, content=body, request=request)
+
+
+_BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+async def _read_capped(response: httpx.Response, provider: str) -> bytes:
+    """The reply body, or a bad reply as soon as it grows past :data:`MAX_VENDOR_BODY_BYTES` (no more is read)."""
+    status = response.status_code
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_VENDOR_BODY_BYTES:
+                _bad_reply(provider, status, f"reply over {MAX_VENDOR_BODY_BYTES // 1024} KiB")
+            chunks.append(chunk)
+    except httpx.DecodingError as exc:  # a content encoding that does not decode: the vendor did answer
+        _bad_reply(provider, status, f"reply not decodable ({type(exc).__name__})", exc)
+    return b"".join(chunks)
+
+
+def _bad_reply(provider: str, status: int, reason: str, cause: BaseException | None = None) -> NoReturn:
+    detail = f"{reason} (HTTP {status})"
+    if unavailable(status):  # the status alone says nothing was accepted
+        raise ProviderUnavailable(provider, detail, status_code=status) from cause
+    raise ProviderProtocolError(provider, detail, status_code=status) from cause
 
 
 def raise_for_status(
@@ -154,7 +195,7 @@ def decode_or_none(decoder: msgspec.json.Decoder[T], response: httpx.Response) -
     """The reply in the declared shape, or None when it has another shape (error bodies are guesses)."""
     try:
         return decoder.decode(response.content)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except UNREADABLE:
         return None
 
 
@@ -162,17 +203,28 @@ def decode(decoder: msgspec.json.Decoder[T], response: httpx.Response, provider:
     """Decode a vendor reply into the declared shape or raise :class:`ProviderProtocolError`."""
     try:
         return decoder.decode(response.content)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except UNREADABLE as exc:
         raise ProviderProtocolError(
             provider,
-            f"unexpected response shape (HTTP {response.status_code}): {exc}",
+            f"unexpected response shape (HTTP {response.status_code}): {reason(exc)}",
             status_code=response.status_code,
         ) from exc
 
 
 def decode_receipt(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
     """A vendor callback body in the declared shape, or :class:`ReceiptError` saying it is not ``what``."""
+    if len(body) > MAX_VENDOR_BODY_BYTES:  # the webhook route caps bodies too; this keeps parsers safe on their own
+        raise ReceiptError(f"{what}: body over {MAX_VENDOR_BODY_BYTES // 1024} KiB")
     try:
         return decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ReceiptError(f"{what}: {exc}") from None
+    except UNREADABLE as exc:
+        raise ReceiptError(f"{what}: {reason(exc)}") from None
+
+
+def reason(exc: BaseException) -> str:
+    """A decoder's complaint, short: RecursionError's text would only say "maximum recursion depth"."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8"
+    return str(exc)

@@ -15,7 +15,8 @@ whether the next provider may be tried:
   * ProviderRejected         the vendor said no (bad number, blocked, no balance).
     * ProviderAuthError      credentials wrong or expired and a refresh did not help.
     * VerificationPending    the vendor already has an open verification for this number (MC 506).
-  * ProviderProtocolError    the response did not match the documented shape.
+  * ProviderProtocolError    the response did not match the documented shape, or could not be read
+                             (over MAX_VENDOR_BODY_BYTES, not UTF-8, nested too deeply).
 
 Receipts: each adapter module that accepts delivery receipts exposes a :class:`ReceiptParser`, which
 turns the vendor's callback body into :class:`DeliveryUpdate` values plus the body the vendor expects
@@ -31,6 +32,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import msgspec
 
 __all__ = (
+    "MAX_VENDOR_BODY_BYTES",
     "Channel",
     "CheckOutcome",
     "DeliveryStatus",
@@ -52,6 +54,11 @@ __all__ = (
     "VerificationPending",
     "VerificationProvider",
 )
+
+
+# The longest vendor reply or receipt body read: an OTP reply or a receipt is a few hundred bytes, so
+# anything longer is a bad reply (a bad receipt), not something to download or decode.
+MAX_VENDOR_BODY_BYTES = 64 * 1024
 
 
 class Channel(enum.StrEnum):

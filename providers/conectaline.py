@@ -21,8 +21,9 @@ Capture a real reply before trusting the parsing below. Design decisions:
   (it more likely means a timezone mismatch than a dead token, and honouring it would log in on
   every send); with nothing usable the token is kept 30 minutes. It is renewed a little before
   expiry, once for any number of concurrent sends (an ``asyncio.Lock``), and on a refusal of a
-  temporary token (401/403, or an ``error`` whose message talks about the token, since this vendor
-  may answer errors with HTTP 200) the adapter logs in again once and retries the send once.
+  temporary token (401/403, else a numeric ``error.code`` 401/403, else, as a last resort since this
+  vendor may answer errors with HTTP 200, an ``error`` that names the token or credentials and not
+  the balance: :func:`refuses_credentials`) the adapter logs in again once and retries the send once.
   A fixed token cannot be renewed: its refusal is :class:`ProviderAuthError` at once.
 * ``numbers`` is the international number as digits without ``+``: the vendor's examples say "must
   contain the international prefix" and show ``34600100100`` [seed].
@@ -54,6 +55,7 @@ import msgspec
 from . import _http
 from ._token import Grant, TokenCache
 from .base import (
+    MAX_VENDOR_BODY_BYTES,
     DeliveryStatus,
     DeliveryUpdate,
     Msisdn,
@@ -67,10 +69,14 @@ from .base import (
 )
 from .registry import ProviderSpec
 
-__all__ = ("SPEC", "ConectalineSettings", "ConectalineSms", "parse_receipts")
+__all__ = ("SPEC", "ConectalineSettings", "ConectalineSms", "parse_receipts", "refuses_credentials")
 
 _FALLBACK_LIFETIME_S = 1800.0
-_AUTH_HINT = re.compile(r"token|unauthori[sz]ed|unauthenticated|autoriza|autentica|expired|expirad|caducad", re.I)
+# Last resort only (see `refuses_credentials`): words about a token or credentials, and words about
+# balance or credit, which win ("Su saldo ha expirado" is no balance, not a dead token).
+_CREDENTIAL_WORDS = re.compile(r"\btoken|unauthenticated|\bno autenticad|credencial|credential", re.I)
+_ACCOUNT_WORDS = re.compile(r"saldo|balance|cr[eé]dito|\bcredit\b|fondos|\bfunds\b", re.I)
+_AUTH_STATUSES = frozenset({401, 403})
 
 
 class ConectalineSettings(VendorSettings, frozen=True, kw_only=True):
@@ -163,7 +169,7 @@ class ConectalineSms:
         if body.error is not None:
             message, code = _error_text(body.error)
             reason = f"HTTP {status}: {self._scrub(message, to, text)}"
-            if status in (401, 403) or _AUTH_HINT.search(message):
+            if refuses_credentials(status, code, message):
                 raise ProviderAuthError(self.name, f"token refused ({reason})", status_code=status, vendor_code=code)
             raise ProviderRejected(self.name, f"refused ({reason})", status_code=status, vendor_code=code)
         if status >= 300:
@@ -175,12 +181,12 @@ class ConectalineSms:
     def _decode(self, response: httpx.Response, to: Msisdn | None, text: str) -> _Envelope:
         try:
             return _ENVELOPE.decode(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except _http.UNREADABLE as exc:
             if response.status_code >= 300:
                 self._raise_status(response, to, text)
             raise ProviderProtocolError(
                 self.name,
-                f"unexpected response shape (HTTP {response.status_code}): {exc}",
+                f"unexpected response shape (HTTP {response.status_code}): {_http.reason(exc)}",
                 status_code=response.status_code,
             ) from exc
 
@@ -209,11 +215,11 @@ class ConectalineSms:
             _http.raise_for_status(self.name, response)
         try:
             body = _ENVELOPE.decode(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except _http.UNREADABLE as exc:
             if status >= 300:
                 raise ProviderAuthError(self.name, f"login refused (HTTP {status})", status_code=status) from exc
             raise ProviderProtocolError(
-                self.name, f"unexpected login reply (HTTP {status}): {exc}", status_code=status
+                self.name, f"unexpected login reply (HTTP {status}): {_http.reason(exc)}", status_code=status
             ) from exc
         if body.error is not None or status >= 300:
             message, code = _error_text(body.error) if body.error is not None else ("", None)
@@ -231,6 +237,21 @@ class ConectalineSms:
             raise ProviderProtocolError(self.name, "login reply with an empty token", status_code=status)
         lifetime = token_lifetime(data.expires_in, data.expires_at, now=time.time())
         return Grant(data.token, lifetime - min(60.0, lifetime * 0.1))  # renewed a little before it expires
+
+
+def refuses_credentials(status: int, code: str | None, message: str) -> bool:
+    """Whether a refusal is about our token (renew it) rather than the message or the account.
+
+    Documented fields first: the HTTP status (401/403), then a numeric ``error.code`` (the login
+    example carries one). This vendor may answer errors with HTTP 200, so when neither says anything
+    the text decides: a word code or the message must name a token or credentials and no balance.
+    """
+    if status in _AUTH_STATUSES:
+        return True
+    if code is not None and code.strip().isdigit():
+        return int(code) in _AUTH_STATUSES
+    text = f"{code or ''} {message}"
+    return bool(_CREDENTIAL_WORDS.search(text)) and not _ACCOUNT_WORDS.search(text)
 
 
 def token_lifetime(expires_in: Any, expires_at: Any, *, now: float) -> float:
@@ -307,6 +328,7 @@ _STATES: dict[str, DeliveryStatus] = {
         ("undelivered", "undeliv", "expired", "no entregado", "caducado", "expirado"), DeliveryStatus.UNDELIVERED
     ),
 }
+_ANY: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 _ID_KEYS = ("id", "message_id", "sms_id")
 _STATE_KEYS = ("status", "state")
 
@@ -318,13 +340,12 @@ def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
 
 
 def _receipt_items(body: bytes, headers: Mapping[str, str]) -> list[Any]:
+    if len(body) > MAX_VENDOR_BODY_BYTES:
+        raise ReceiptError(f"conectaline: body over {MAX_VENDOR_BODY_BYTES // 1024} KiB")
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "").lower()
     stripped = body.strip()
     if stripped[:1] in (b"{", b"[") or "json" in content_type:
-        try:
-            decoded = msgspec.json.decode(stripped)
-        except msgspec.DecodeError as exc:
-            raise ReceiptError(f"conectaline: bad JSON: {exc}") from exc
+        decoded = _http.decode_receipt(_ANY, stripped, "conectaline: bad JSON")
         if isinstance(decoded, dict) and not any(k in decoded for k in _ID_KEYS) and "data" in decoded:
             decoded = decoded["data"]
         if isinstance(decoded, dict):

@@ -149,7 +149,7 @@ def _jwt_exp(token: str) -> float | None:
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
         return _CLAIMS.decode(payload).exp
-    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
+    except (binascii.Error, ValueError, *_http.UNREADABLE):
         return None
 
 
@@ -175,7 +175,7 @@ async def _fetch_token(settings: MessageCentralSettings, client: httpx.AsyncClie
         raise ProviderUnavailable(NAME, f"token: HTTP {status}", status_code=status)
     try:
         reply = _TOKEN.decode(response.content)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except _http.UNREADABLE:
         error = ProviderAuthError if status >= 300 else ProviderProtocolError
         raise error(NAME, f"token: unexpected reply (HTTP {status})", status_code=status) from None
     if status < 300 and reply.status == 200 and reply.token:

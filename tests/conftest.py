@@ -28,7 +28,7 @@ CHEAP_ARGON2 = Argon2Params(time_cost=1, memory_kib=256)
 API_KEY = "web-secret-key-0123456789"
 MOBILE_KEY = "mobile-secret-key-0123456789"
 ADMIN_TOKEN = "admin-secret-token-0123456789"
-WEBHOOK_SECRET = "hook-secret-0123456789"
+WEBHOOK_SECRET = "hook-secret-0123456789abcdef"
 PEPPER = "pepper-for-tests-0123456789abcdef"
 CLIENT = {"Authorization": f"Bearer {API_KEY}"}
 MOBILE = {"Authorization": f"Bearer {MOBILE_KEY}"}

@@ -70,12 +70,29 @@ def test_check_config_says_ok_and_what_would_run() -> None:
     assert out.strip() == "ok: env=production providers=gatum redis=single"
 
 
-def test_check_config_prints_weak_values_as_warnings_but_passes() -> None:
-    code, out, err = run("check-config", **{**PRODUCTION, "OTP_PEPPER": "short-pepper"})
-    assert code == 0
-    assert out.startswith("ok:")
-    assert err.startswith("otp-service: warning: OTP_PEPPER:")
+def test_check_config_refuses_a_short_secret_naming_the_variable_not_the_value() -> None:
+    code, out, err = run("check-config", **{**PRODUCTION, "OTP_PEPPER": "short-pepper", "OTP_ADMIN_TOKEN": "x"})
+    assert code == 2
+    assert out == ""
+    assert [line.split(": ")[2] for line in err.splitlines()] == ["OTP_ADMIN_TOKEN", "OTP_PEPPER"]
     assert "short-pepper" not in err
+
+
+def test_secret_prints_a_new_secret_every_production_check_accepts() -> None:
+    first, second = run("secret"), run("secret")
+    assert first[0] == 0
+    value = first[1].strip()
+    assert len(value) >= 43 and value != second[1].strip()
+    assert all(c.isalnum() or c in "-_" for c in value)
+    environ = {**PRODUCTION, "OTP_PEPPER": value, "OTP_ADMIN_TOKEN": value, "OTP_WEBHOOK_SECRET": value}
+    assert run("check-config", **environ)[0] == 0
+
+
+def test_serve_refuses_development_mode() -> None:
+    code, _, err = run("serve", "--port", "1", **{**PRODUCTION, "OTP_ENV": "dev"})
+    assert code == 2
+    assert "OTP_ENV" in err and "otp-service dev" in err
+    assert "Traceback" not in err
 
 
 def test_check_config_never_prints_a_secret() -> None:

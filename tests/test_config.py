@@ -211,16 +211,20 @@ def test_every_secret_can_come_from_a_file_with_one_trailing_newline_stripped(tm
         assert any(secret.endswith(value) for value in settings.secret_values())
 
 
-@pytest.mark.parametrize(("content", "value"), [("a-secret", "a-secret"), ("a-secret\r\n", "a-secret")])
+@pytest.mark.parametrize(
+    ("content", "value"),
+    [("a-secret-0123456789", "a-secret-0123456789"), ("a-secret-0123456789\r\n", "a-secret-0123456789")],
+)
 def test_a_secret_file_is_read_as_is_without_its_line_end(tmp_path: Path, content: str, value: str) -> None:
     token = write(tmp_path / "token", "admin-" + content)
     assert load_settings(env(OTP_ADMIN_TOKEN=None, OTP_ADMIN_TOKEN_FILE=token)).admin_token == "admin-" + value
 
 
 def test_only_one_trailing_newline_is_stripped(tmp_path: Path) -> None:
-    token = write(tmp_path / "token", "admin-token-0123456789\n\n")
+    token = write(tmp_path / "token", "admin-token-0123456789abcdef\n\n")
     assert (
-        load_settings(env(OTP_ADMIN_TOKEN=None, OTP_ADMIN_TOKEN_FILE=token)).admin_token == "admin-token-0123456789\n"
+        load_settings(env(OTP_ADMIN_TOKEN=None, OTP_ADMIN_TOKEN_FILE=token)).admin_token
+        == "admin-token-0123456789abcdef\n"
     )
 
 

@@ -95,10 +95,18 @@ def test_the_longer_of_two_overlapping_secrets_is_removed_whole() -> None:
     assert "extended" not in event["detail"]
 
 
-def test_very_short_values_are_not_treated_as_secrets() -> None:
-    redactor = Redactor(["ab", "", "abc"])
-    event = run(redactor, event="x", detail="abc ab cab")
-    assert event["detail"] == "abc ab cab"
+def test_a_short_secret_is_redacted_where_it_stands_alone_and_left_inside_words() -> None:
+    # Production refuses such secrets; in development a 1-character one must still not leak.
+    redactor = Redactor(["ab", "", "x"])
+    event = run(redactor, event="request", detail="abc ab cab x xylophone /v1/webhooks/gatum/x", auth="Bearer ab")
+    assert event["detail"] == "abc *** cab *** xylophone /v1/webhooks/gatum/***"
+    assert event["auth"] == "Bearer ***"
+    assert event["event"] == "request"
+
+
+def test_a_secret_of_eight_characters_or_more_is_replaced_even_inside_a_word() -> None:
+    event = run(Redactor(["s3cr3t-8"]), event="x", detail="prefixs3cr3t-8suffix")
+    assert event["detail"] == "prefix***suffix"
 
 
 def test_secrets_can_be_replaced_at_run_time(redactor: Redactor) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otp_service.settings import Settings, SettingsError, load_settings
+from otp_service.settings import ConfigErrors, Settings, SettingsError, load_settings
 
 API_KEY = "web-key-0123456789abcdef"
 MOBILE_KEY = "mobile-key-0123456789abcdef"
@@ -139,13 +139,51 @@ def test_a_vendor_rule_error_starts_with_the_variable_it_is_about() -> None:
     assert message.startswith("GATUM_SENDER")
 
 
-def test_a_short_pepper_is_accepted_with_a_warning_naming_the_variable() -> None:
-    # Refusing would take a running deployment down over a weak value; the pepper still works with
-    # the hasher, and start-up logs the warning.
-    settings = load_settings(env(OTP_PEPPER="short-pepper"))
-    assert settings.pepper == b"short-pepper"
-    assert any(w.startswith("OTP_PEPPER:") for w in settings.warnings)
-    assert not any("OTP_PEPPER" in w for w in load_settings(env(OTP_PEPPER="p" * 32)).warnings)
+def test_production_refuses_every_short_secret_at_once_naming_each_never_its_value() -> None:
+    # A few characters of token can be guessed online; a short pepper, offline from a leaked Redis.
+    short = {
+        "OTP_PEPPER": "p" * 31,  # 31 bytes: the pepper needs 32
+        "OTP_API_KEYS": "web:abc,mobile:" + "m" * 23,
+        "OTP_ADMIN_TOKEN": "a",
+        "OTP_WEBHOOK_SECRET": "w" * 23,
+    }
+    with pytest.raises(ConfigErrors) as caught:
+        load_settings(env(**short))
+    errors = caught.value.errors
+    assert [e.split(":")[0] for e in errors] == [
+        "OTP_API_KEYS",
+        "OTP_API_KEYS",
+        "OTP_ADMIN_TOKEN",
+        "OTP_WEBHOOK_SECRET",
+        "OTP_PEPPER",
+    ]
+    assert "'web'" in errors[0] and "'mobile'" in errors[1]
+    assert all("otp-service secret" in e for e in errors)
+    for value in ("abc", "m" * 23, "w" * 23, "p" * 31):
+        assert not any(value in e for e in errors)
+
+
+def test_secrets_of_the_minimum_length_are_accepted() -> None:
+    settings = load_settings(
+        env(
+            OTP_PEPPER="p" * 32,
+            OTP_API_KEYS="web:" + "k" * 24,
+            OTP_ADMIN_TOKEN="a" * 24,
+            OTP_WEBHOOK_SECRET="w" * 24,
+        )
+    )
+    assert settings.warnings == []
+
+
+def test_the_pepper_length_is_counted_in_bytes() -> None:
+    assert load_settings(env(OTP_PEPPER="ñ" * 16)).pepper == "ñ".encode() * 16  # 32 bytes, 16 characters
+    with pytest.raises(ConfigErrors, match="OTP_PEPPER: shorter than 32 bytes"):
+        load_settings(env(OTP_PEPPER="ñ" * 15 + "x"))
+
+
+def test_development_only_warns_about_short_secrets() -> None:
+    settings = load_settings({"OTP_ENV": "dev", "OTP_ADMIN_TOKEN": "a", "OTP_PEPPER": "short-pepper"})
+    assert [w.split(":")[0] for w in settings.warnings] == ["OTP_ADMIN_TOKEN", "OTP_PEPPER"]
 
 
 def test_a_bad_console_variable_in_dev_is_a_settings_error() -> None:
@@ -162,13 +200,13 @@ def test_api_keys_are_name_secret_pairs_with_spaces_ignored() -> None:
 
 
 def test_a_secret_may_contain_a_colon() -> None:
-    settings = load_settings(env(OTP_API_KEYS="web:abc:def-0123456789"))
-    assert settings.api_keys == {"web": "abc:def-0123456789"}
+    settings = load_settings(env(OTP_API_KEYS="web:abc:def-0123456789abcdef"))
+    assert settings.api_keys == {"web": "abc:def-0123456789abcdef"}
 
 
 def test_an_app_may_have_several_keys_and_public_ones_are_marked() -> None:
-    settings = load_settings(env(OTP_API_KEYS=f"web:{API_KEY},web:{MOBILE_KEY}:public,ops:abc:def-0123456789"))
-    assert settings.api_keys == {"web": API_KEY, "web#2": MOBILE_KEY, "ops": "abc:def-0123456789"}
+    settings = load_settings(env(OTP_API_KEYS=f"web:{API_KEY},web:{MOBILE_KEY}:public,ops:abc:def-0123456789abcdef"))
+    assert settings.api_keys == {"web": API_KEY, "web#2": MOBILE_KEY, "ops": "abc:def-0123456789abcdef"}
     assert settings.key_apps == {"web": "web", "web#2": "web", "ops": "ops"}
     assert settings.public_keys == frozenset({"web#2"})
 
@@ -281,3 +319,13 @@ def test_secret_values_lists_every_configured_secret() -> None:
     for secret in (API_KEY, MOBILE_KEY, PEPPER, ADMIN_TOKEN, WEBHOOK_SECRET, GATUM_PASSWORD):
         assert secret in values
     assert "otp-user" not in values  # a user name is not a secret
+
+
+def test_the_redactor_is_given_secrets_of_every_length() -> None:
+    settings = load_settings({"OTP_ENV": "dev", "OTP_ADMIN_TOKEN": "a", "OTP_WEBHOOK_SECRET": "wh"})
+    assert {"a", "wh"} <= set(settings.secret_values())
+
+
+def test_an_app_name_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(ConfigErrors, match="entry 1 has an invalid app name"):
+        load_settings(env(OTP_API_KEYS=f"web\n:{API_KEY}"))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Controller, get, patch, put
+from litestar import Controller, Request, get, patch, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
+from ..domain.errors import ValidationFailed
 from ..domain.operations import Operations
 from ..domain.policy import LiveSettings, SettingsPatch
 from .auth import Access
@@ -17,7 +19,33 @@ from .problems import ProblemCode as P
 from .problems import problem_responses
 from .schemas import AuditEntryOut, SettingsOut
 
-__all__ = ("AdminController",)
+__all__ = ("AdminController", "as_written", "decode_strictly")
+
+T = TypeVar("T")
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+async def as_written(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    """The JSON body decoded strictly, as a client body is: ``"8"``, ``6.0`` or ``"86400.0"`` is no integer.
+
+    Litestar converts a body to the route's type leniently (``strict=False``), which suits query
+    strings, not settings an admin typed: a number written as a string or a float is a mistake to
+    point out, not to guess at. Litestar's lenient pass has run already (the body is valid JSON of
+    the right shape); this one decides.
+    """
+    return decode_strictly(await request.body(), kind)
+
+
+def decode_strictly(body: bytes, kind: type[T]) -> T:
+    """:func:`as_written` for a body already read; a ``validation_error`` names the field."""
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        found = _AT.search(text)
+        message = text[: found.start()] if found else text
+        error = {"message": message, **({"field": found.group(1)} if found and found.group(1) else {})}
+        raise ValidationFailed(f"{error['field']}: {message}" if "field" in error else message, [error]) from None
 
 
 def _out(settings: LiveSettings, warnings: list[str]) -> SettingsOut:
@@ -59,9 +87,13 @@ class AdminController(Controller):
         ),
     )
     async def update_settings(
-        self, data: JSONBody[SettingsPatch], operations: NamedDependency[Operations], client: NamedDependency[str]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SettingsPatch],  # for the OpenAPI document and the first, lenient check
+        operations: NamedDependency[Operations],
+        client: NamedDependency[str],
     ) -> SettingsOut:
-        return _out(*await operations.update_settings(data, admin=client))
+        return _out(*await operations.update_settings(await as_written(request, SettingsPatch), admin=client))
 
     @put(
         "/settings",
@@ -74,9 +106,13 @@ class AdminController(Controller):
         ),
     )
     async def replace_settings(
-        self, data: JSONBody[SettingsPatch], operations: NamedDependency[Operations], client: NamedDependency[str]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SettingsPatch],  # for the OpenAPI document and the first, lenient check
+        operations: NamedDependency[Operations],
+        client: NamedDependency[str],
     ) -> SettingsOut:
-        return _out(*await operations.replace_settings(data, admin=client))
+        return _out(*await operations.replace_settings(await as_written(request, SettingsPatch), admin=client))
 
     @get(
         "/audit",

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch
+from litestar import Controller, Request, get, patch
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 
 from ..domain.app_settings import AppSettings, AppSettingsView
 from ..domain.errors import NotFound
-from ..domain.policy import LiveSettings
+from ..domain.policy import LiveSettings, SettingsPatch
+from .admin import decode_strictly
 from .auth import Access, Authenticator
 from .openapi import ApiOperation
 from .problems import ProblemCode as P
@@ -97,15 +98,21 @@ class AppsController(Controller):
             P.NOT_FOUND,
             P.CONFLICT,
             P.STORE_UNAVAILABLE,
+            P.SETTINGS_UNREADABLE,
             body=True,
         ),
     )
     async def update_app_settings(
         self,
         app: FromPath[str],
-        data: Annotated[dict[str, Any], _OVERRIDES],
+        request: Request[Any, Any, Any],
+        data: Annotated[dict[str, Any], _OVERRIDES],  # for the OpenAPI document and the first, lenient check
         auth: NamedDependency[Authenticator],
         app_settings: NamedDependency[AppSettings],
         client: NamedDependency[str],
     ) -> AppSettingsOut:
-        return _out(await app_settings.update(_known(auth, app), data, admin=client))
+        name = _known(auth, app)
+        changes = decode_strictly(await request.body(), dict[str, Any])
+        # Strict like PATCH /v1/admin/settings: "8" or 6.0 is no integer (null removes an override).
+        decode_strictly(msgspec.json.encode({k: v for k, v in changes.items() if v is not None}), SettingsPatch)
+        return _out(await app_settings.update(name, changes, admin=client))

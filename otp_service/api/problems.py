@@ -43,6 +43,7 @@ __all__ = (
     "ProblemCode",
     "ProblemException",
     "problem",
+    "problem_body",
     "problem_headers",
     "problem_responses",
 )
@@ -87,7 +88,7 @@ class ProblemCode(enum.StrEnum):
         400,
         "Invalid request",
         "The body, a parameter or a header breaks the schema or a rule; `errors` lists each field.",
-        (400, 405, 413, 415),
+        (400, 405, 413, 415, 431),
     )
     INVALID_PHONE = (
         "invalid_phone",
@@ -258,15 +259,20 @@ def problem(
 ) -> Response[dict[str, Any]]:
     structlog.contextvars.bind_contextvars(outcome=code.value)
     status = status or code.status
-    body: dict[str, Any] = {
+    body = problem_body(code, detail, status=status, **extra)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_body(code: ProblemCode, detail: str, *, status: int | None = None, **extra: Any) -> dict[str, Any]:
+    """The problem JSON itself, for the answers given outside Litestar (the header caps)."""
+    return {
         "type": f"urn:otp-service:problem:{code.value}",
         "title": code.heading,
-        "status": status,
+        "status": status or code.status,
         "detail": detail,
         "code": code.value,
         **extra,
     }
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 _ROUTER_CODES = {status: code for code in ProblemCode for status in code.router_statuses}
@@ -342,6 +348,14 @@ def _settings_unreadable(request: Request[Any, Any, Any], exc: SettingsUnreadabl
     return problem(ProblemCode.SETTINGS_UNREADABLE, exc.detail, headers={"Retry-After": "30"})
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    # Only a reader of untrusted input recurses this deep in a request: msgspec decoding the body
+    # (Litestar's body parsing, a webhook's receipt parser) raises it past about 1,000 levels.
+    # The decode comes before any work, so the request changed nothing: it is the client's error.
+    log.warning("request.too_deep")
+    return problem(ProblemCode.VALIDATION_ERROR, "The body is nested too deeply.")
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("request.failed", error=type(exc).__name__)
     return problem(ProblemCode.INTERNAL_ERROR, "The request could not be processed.")
@@ -361,5 +375,6 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[..., Response[Any]]] = {
     ProviderUnavailableError: _provider_unavailable,
     StoreUnavailable: _store_unavailable,
     SettingsUnreadable: _settings_unreadable,
+    RecursionError: _too_deep,
     Exception: _internal,
 }

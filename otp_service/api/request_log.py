@@ -24,7 +24,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ("RequestLog",)
 
 log = structlog.get_logger("otp.http")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # fullmatch: ``$`` allows a final newline
 _QUIET = ("/health/", "/metrics")
 
 
@@ -39,7 +39,7 @@ class RequestLog:
         http = cast("dict[str, Any]", scope)
         structlog.contextvars.clear_contextvars()
         incoming = dict(http["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 
 from ..domain.models import CheckResult, DeliveryStatus, Verification
+from ..domain.patterns import whole
 from ..domain.policy import LiveSettings
 from ..domain.times import rfc3339
 
@@ -37,18 +38,18 @@ PhoneText = Annotated[
     ),
 ]
 VerificationId = Annotated[
-    str, msgspec.Meta(pattern=r"^vf_[0-9a-f]{32}$", examples=["vf_0123456789abcdef0123456789abcdef"])
+    str, msgspec.Meta(pattern=whole("vf_[0-9a-f]{32}"), examples=["vf_0123456789abcdef0123456789abcdef"])
 ]
 Code = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9]{4,10}$", description="The digits the user typed.", examples=["123456"])
+    str, msgspec.Meta(pattern=whole("[0-9]{4,10}"), description="The digits the user typed.", examples=["123456"])
 ]
 Locale = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$", max_length=35, examples=["es", "pt-BR"])
+    str, msgspec.Meta(pattern=whole("[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}"), max_length=35, examples=["es", "pt-BR"])
 ]
 AppHash = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Za-z0-9+/]{11}$", description="Android SMS Retriever app hash.", examples=["FA+9qCX9VSu"]
+        pattern=whole("[A-Za-z0-9+/]{11}"), description="Android SMS Retriever app hash.", examples=["FA+9qCX9VSu"]
     ),
 ]
 Timestamp = Annotated[str, msgspec.Meta(description="RFC 3339 UTC", examples=["2026-11-23T18:00:00Z"])]
@@ -76,6 +77,7 @@ EndUserId = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=128,
+        pattern=whole("[A-Za-z0-9_][A-Za-z0-9_.:@=+/-]{0,127}"),  # it reaches the logs: a token, no spaces
         description="The app's own opaque id for the end user, for logs. Never a phone number.",
         examples=["user_8f14e45f"],
     ),

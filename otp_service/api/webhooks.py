@@ -15,7 +15,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from providers import ReceiptError
+from providers import MAX_VENDOR_BODY_BYTES, ReceiptError
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
@@ -39,7 +39,7 @@ class WebhookController(Controller):
         operation_class=ApiOperation,
         summary="Delivery receipt callback from a provider",
         description="Called by SMS vendors, not by clients: the secret in the path stands for a bearer token.",
-        request_max_body_size=256 * 1024,
+        request_max_body_size=MAX_VENDOR_BODY_BYTES,  # as vendor replies: longer is no receipt
         responses=problem_responses(P.VALIDATION_ERROR, P.NOT_FOUND, P.STORE_UNAVAILABLE, body=True),
     )
     async def receipt(

@@ -24,8 +24,9 @@ __all__ = (
 )
 
 T = TypeVar("T", int, float)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+# fullmatch, never ``$``: Python's ``$`` also matches before a final newline.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 _SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 OTEL_MISSING = (
@@ -79,7 +80,7 @@ def api_keys(raw: str) -> list[ApiKey]:
         secret = secret.removesuffix(":public") if public else secret
         if not sep or not secret:
             raise SettingsError(f"OTP_API_KEYS: entry {index} is not app:secret (or app:secret:public)")
-        if not _NAME.match(app):
+        if not _NAME.fullmatch(app):
             raise SettingsError(f"OTP_API_KEYS: entry {index} has an invalid app name (letters, digits, _.-)")
         if any(secret == key.secret for key in keys):
             raise SettingsError(f"OTP_API_KEYS: entry {index} reuses another key's secret")
@@ -111,7 +112,7 @@ def log_level(raw: str) -> str:
 
 def webotp_host(raw: str) -> str | None:
     host = raw.strip() or None
-    if host is not None and not _HOST.match(host):
+    if host is not None and not _HOST.fullmatch(host):
         raise SettingsError("OTP_WEBOTP_HOST: must be a bare host name such as example.com")
     return host
 

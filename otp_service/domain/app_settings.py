@@ -6,7 +6,9 @@ reaches every field an app does not override. Overrides are stored as the fields
 JSON object per app on the ``{settings}`` slot) and checked against the current global settings
 with the same rules as a global change, so a PATCH that would make the app's settings invalid is
 refused whole. If a later global change makes an app's stored overrides break a rule, the app falls
-back to the global settings (logged) rather than failing its sends.
+back to the global settings (logged) rather than failing its sends. While the global document is
+unreadable, apps keep their overrides on the last good global settings and a PATCH answers 503
+(like a global one) until an admin replaces the document.
 
 Each replica keeps an app's overrides for ``max_age_s`` (like the global document), so a change
 reaches every replica within that time.
@@ -20,8 +22,8 @@ from typing import Any
 import msgspec
 import structlog
 
-from .errors import Conflict, ValidationFailed
-from .live import AuditEntry, LiveSettingsSource
+from .errors import Conflict, SettingsUnreadable, ValidationFailed
+from .live import AuditEntry, DocumentState, LiveSettingsSource
 from .policy import LiveSettings, SettingsPatch, apply_patch
 from .redis_store import RedisStore
 from .settings_document import digest
@@ -109,6 +111,12 @@ class AppSettings:
         if unknown:
             raise ValidationFailed(
                 f"Unknown settings: {', '.join(unknown)}", [{"field": unknown[0], "message": "unknown"}]
+            )
+        if await self._live.document_state() is DocumentState.UNREADABLE:
+            # The overrides are checked against the global settings: not against a stale copy of them.
+            raise SettingsUnreadable(
+                "The global settings document in Redis cannot be read, so an app's overrides cannot be checked "
+                "against it. Replace it first: PUT /v1/admin/settings, or `otp-service settings reset`."
             )
         for _ in range(5):
             raw = await self._raw(app)

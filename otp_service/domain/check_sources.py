@@ -12,7 +12,10 @@ So one day holds at most ``24 * check_limit + sources * source_check_limit`` jud
 number (the arithmetic is in the README), and a stranger who fills the number's window from other
 addresses keeps the owner (checking from their own address) out for at most one window: the
 owner's own last failure leaves it within that time. A check that is approved, or never judged,
-gives its reservation back: only a wrong code is a failure.
+gives its reservation back: only a wrong code is a failure (a code of the wrong length is one).
+
+The reservation is recorded under the check's token, like its attempt: a check that answers 503
+gives it back with ``release_check`` (in the background, ``releases.py``), before or after it lands.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import enum
 
 import msgspec
 
+from .errors import StoreUnavailable
 from .redis_store import RedisStore, as_text
 
 __all__ = ("UNLIMITED", "CheckSources", "SourceOutcome", "SourceTake")
@@ -50,8 +54,10 @@ class CheckSources:
     async def take(
         self, phone: str, source: str, *, limit: int, window_ms: int, token: str, allowance_ms: int
     ) -> SourceTake:
-        keys = [self._key(phone, source)]
+        keys = [self._key(phone, source), self._store.keys.token(phone, token)]
         res = await self._store.script(self._store.scripts.take_source, keys, [limit, window_ms, token, allowance_ms])
+        if as_text(res[0]) == "released":
+            raise StoreUnavailable("This check was given up already.")
         outcome = SourceOutcome(as_text(res[0]))
         if outcome is SourceOutcome.OK:
             return SourceTake(outcome, allowance=int(res[1]) == 1)

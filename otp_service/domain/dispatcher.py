@@ -16,6 +16,9 @@ Sending walks the fallback order (the invariant is: never two different live cod
 * A verification provider (Message Central VerifyNow) that gave no ``verificationId`` can never have
   its code checked, so even on a read timeout the chain falls over to the next sender with our code.
 * Each provider has a circuit breaker, so a dead vendor does not add its timeout to every request.
+* The code has the length the admin set. A verification provider that cannot make that length
+  (VerifyNow makes 4 to 8 digits) is skipped for this verification (``code_length_unsupported``);
+  where the same provider can also send our code as plain SMS, it does that instead.
 
 Checking asks the vendor that made the code; there is nowhere to fall over to, so any failure is a
 503 naming that vendor.
@@ -114,9 +117,9 @@ def may_have_delivered(exc: ProviderError) -> bool:
     )
 
 
-def _clamp(length: int, supported: tuple[int, int]) -> int:
+def _can_make(length: int, supported: tuple[int, int]) -> bool:
     low, high = supported
-    return min(max(length, low), high)
+    return low <= length <= high
 
 
 class Dispatcher:
@@ -129,8 +132,8 @@ class Dispatcher:
     ) -> Delivered:
         """Deliver through the first provider in ``order`` that takes the message.
 
-        ``code_length`` is the wanted length; a verification vendor is asked for it clamped to the
-        range it supports. Raises :class:`ProviderUnavailableError` listing why each one was skipped.
+        ``code_length`` is the admin's length, exactly: a verification vendor that cannot make it is
+        skipped. Raises :class:`ProviderUnavailableError` listing why each one was skipped.
         """
         tried: list[dict[str, str]] = []
         for name in order:
@@ -139,6 +142,12 @@ class Dispatcher:
             if verifier is None and sender is None:
                 tried.append({"provider": name, "reason": "not_configured"})
                 continue
+            if verifier is not None and not _can_make(code_length, verifier.code_length_range):
+                if sender is None:
+                    tried.append({"provider": name, "reason": "code_length_unsupported"})
+                    SENDS.labels(name, "code_length_unsupported").inc()
+                    continue
+                verifier = None  # our code, as plain SMS
             breaker = self.breakers[name]
             if not breaker.allow():
                 tried.append({"provider": name, "reason": "circuit_open"})
@@ -147,8 +156,7 @@ class Dispatcher:
             try:
                 if verifier is not None:
                     async with self._call(name, "start", breaker, to):
-                        length = _clamp(code_length, verifier.code_length_range)
-                        started = await verifier.start(to, code_length=length)
+                        started = await verifier.start(to, code_length=code_length)
                     SENDS.labels(name, "accepted").inc()
                     return Delivered(
                         provider=name,

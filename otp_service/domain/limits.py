@@ -6,6 +6,10 @@ refunded if either refuses. Each reservation is atomic, so no limit can be excee
 refused request briefly holds a reservation it then gives back, which can only make a concurrent
 request see the limit a moment early, never late. The algorithm (sliding-window log) is explained in
 ``windows.py``.
+
+Everything one request reserves shares one token, so giving it back is one idempotent step that is
+safe before or after the reservation itself lands (``redis_store``): a request that fails because
+Redis did not answer gives it back in the background (``releases.py``) and costs the user nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import math
 import uuid
 
 from ..metrics import RATE_LIMITED
-from .errors import RateLimited
+from .errors import RateLimited, StoreUnavailable
 from .policy import LiveSettings
+from .releases import Releases
 from .windows import Begin, BeginOutcome, LimitWindows
 
 __all__ = ("SendLimiter", "SendReservation")
@@ -47,21 +52,26 @@ class SendReservation:
 
 
 class SendLimiter:
-    def __init__(self, windows: LimitWindows, *, lock_ms: int) -> None:
+    def __init__(self, windows: LimitWindows, *, lock_ms: int, releases: Releases | None = None) -> None:
         self._windows = windows
         self._lock_ms = lock_ms  # longest a send may hold the number's in-flight lock
+        self.releases = releases or Releases()
 
     async def reserve(self, phone: str, client: str, ip: str | None, settings: LiveSettings) -> SendReservation:
         """``ip`` ``None``: a backend call with no end-user address, not limited per IP (``end_user.py``)."""
         token = uuid.uuid4().hex
-        begin = await self._windows.begin_send(
-            phone,
-            limit=settings.send_limit.count,
-            window_ms=settings.send_limit.window_seconds * 1000,
-            token=token,
-            lock_ms=self._lock_ms,
-            app=client,
-        )
+        try:
+            begin = await self._windows.begin_send(
+                phone,
+                limit=settings.send_limit.count,
+                window_ms=settings.send_limit.window_seconds * 1000,
+                token=token,
+                lock_ms=self._lock_ms,
+                app=client,
+            )
+        except BaseException:  # no answer: the script may still run when Redis wakes up
+            self.releases.later("send", lambda: self._windows.abort_send(phone, token))
+            raise
         if begin.outcome is not BeginOutcome.OK:
             RATE_LIMITED.labels(_LIMIT_LABEL[begin.outcome]).inc()
             raise RateLimited(
@@ -80,11 +90,12 @@ class SendLimiter:
                 return_exceptions=True,
             )
         except BaseException:  # cancelled while reserving: give back whatever was taken
-            await self.release(reservation)
+            self.releases.later("send", lambda: self._give_back(reservation))
             raise
         if any(waits):  # a refusal (milliseconds to wait) or an error: give everything back
-            await self.release(reservation)  # refunding a window that refused removes nothing
             errors = [wait for wait in waits if isinstance(wait, BaseException)]
+            # Refunding a window that refused removes nothing.
+            await self.release(reservation, store_down=any(isinstance(e, StoreUnavailable) for e in errors))
             if errors:
                 raise errors[0]
             kind, wait = next((k, w) for (k, _, _), w in zip(windows, waits, strict=True) if isinstance(w, int) and w)
@@ -92,9 +103,14 @@ class SendLimiter:
             raise RateLimited(_MESSAGES[kind], limit=f"{kind}_limit", retry_after_s=_seconds(wait))
         return reservation
 
-    async def release(self, reservation: SendReservation) -> None:
-        """Give every reservation back: nothing was delivered, so the user's quota is untouched."""
-        await self._windows.refund("client", reservation.client, reservation.token)
-        if reservation.ip is not None:
-            await self._windows.refund("ip", reservation.ip, reservation.token)
-        await self._windows.abort_send(reservation.phone, reservation.token)
+    async def release(self, reservation: SendReservation, *, store_down: bool = False) -> None:
+        """Give every reservation back: nothing was delivered, so the user's quota is untouched.
+        At once when Redis is up; in the background when it is down (``store_down``) or fails."""
+        await self.releases.give_back("send", lambda: self._give_back(reservation), store_down=store_down)
+
+    async def _give_back(self, reservation: SendReservation) -> None:
+        r = reservation
+        ip = () if r.ip is None else (self._windows.refund("ip", r.ip, r.token),)
+        await asyncio.gather(
+            self._windows.refund("client", r.client, r.token), *ip, self._windows.abort_send(r.phone, r.token)
+        )

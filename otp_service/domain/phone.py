@@ -12,6 +12,8 @@ from .errors import CountryNotAllowed, InvalidPhone
 
 __all__ = ("Phone", "mask", "parse_phone")
 
+_SEPARATORS = frozenset(" +-.()")
+
 
 class Phone:
     """A valid number: its E.164 form (the Redis hash tag), region and the adapters' view of it."""
@@ -36,6 +38,11 @@ def parse_phone(raw: str, allowed_countries: Collection[str] | None = None) -> P
     text = raw.strip()
     if not text.startswith("+"):
         raise InvalidPhone("The number must be in international form, starting with '+'.")
+    # phonenumbers reads letters as keypad digits (vanity numbers) and drops what it does not know,
+    # so "+34 6OO 1OO 24O" became +34666166246, somebody else's number. Only what people write
+    # between digits is let through; full-width digits are digits too (str.isdecimal).
+    if not all(c.isdecimal() or c in _SEPARATORS for c in text):
+        raise InvalidPhone("The number may contain only digits, spaces and + - . ( ).")
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:

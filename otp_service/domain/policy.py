@@ -16,6 +16,7 @@ import msgspec
 import phonenumbers
 
 from .errors import SettingsInvalid
+from .patterns import whole
 
 __all__ = (
     "PLACEHOLDERS",
@@ -34,12 +35,12 @@ CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10, description="Digits per co
 TtlSeconds = Annotated[int, msgspec.Meta(ge=30, le=86400, description="How long a code stays valid.")]
 MaxAttempts = Annotated[int, msgspec.Meta(ge=1, le=20, description="Wrong guesses allowed per code.")]
 Cooldown = Annotated[int, msgspec.Meta(ge=0, le=3600, description="Seconds before a resend is allowed.")]
-Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")]
-ProviderName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
-Locale = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")]
+Country = Annotated[str, msgspec.Meta(pattern=whole("[A-Z]{2}"), description="ISO 3166-1 alpha-2.")]
+ProviderName = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{1,31}"))]
+Locale = Annotated[str, msgspec.Meta(pattern=whole("[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}"))]
 Template = Annotated[str, msgspec.Meta(min_length=1, max_length=480)]
 Brand = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-Digits = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,10}$")]
+Digits = Annotated[str, msgspec.Meta(pattern=whole("[0-9]{4,10}"))]
 PhoneKey = Annotated[str, msgspec.Meta(min_length=4, max_length=32)]
 
 
@@ -176,8 +177,9 @@ def nist_warnings(settings: LiveSettings, ctx: PolicyContext) -> list[str]:
     for name in settings.providers:
         low, high = ctx.code_length_ranges.get(name, (0, 99))
         if not low <= settings.code_length <= high:
-            used = min(max(settings.code_length, low), high)
-            warnings.append(f"{name} makes codes of {low}..{high} digits: verifications it handles use {used} digits")
+            warnings.append(
+                f"{name} makes codes of {low}..{high} digits: it is skipped for {settings.code_length}-digit codes"
+            )
     return warnings
 
 

@@ -5,12 +5,21 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
 * per phone number ``otp:{+34600100200}:...``: each app's live pointer (``cur:<app>``: a send from
   another app to the same number makes that app's own verification), each verification record
   (``vf:<id>``), the per-number send window, the failed-check window, the resend cooldown, the
-  in-flight send lock and idempotency entries. Scripts that reach a record whose id they only learn
-  inside the script build its key from the same tag, so they still stay in one slot.
+  in-flight send lock, idempotency entries and one ``tk:<token>`` marker per recent charge. Scripts
+  that reach a record whose id they only learn inside the script build its key from the same tag, so
+  they still stay in one slot.
 * ``otp:{vf_...}:to`` maps an id to its number; ``otp:{msg:<provider>:<id>}`` maps a vendor message
   id to ours (for delivery receipts); ``otp:{client:<name>}:sends`` and ``otp:{ip:<addr>}:sends`` are
-  the per-client and per-IP windows; ``otp:{settings}:*`` holds the live settings, each app's overrides
-  (``app:<name>``) and their audit log.
+  the per-client and per-IP windows (with their own ``tk:<token>`` markers); ``otp:{settings}:*`` holds
+  the live settings, each app's overrides (``app:<name>``) and their audit log; ``otp:{ready}`` is
+  only read, by the readiness probe.
+
+Charges are token-based and can be given back safely at any time. Every request draws a random token;
+the script that charges a window slot or an attempt records it, and the script that gives it back
+(``abort_send``, ``refund``, ``release_check``) removes what that token took and leaves a ``released``
+marker (``tk:<token>``, ``TOKEN_TTL_MS``) that makes a charge arriving after it a no-op. A request
+that timed out on a stalled Redis answers 503 at once, while its script may still run when Redis
+wakes up; the service gives the charge back in the background (``releases.py``), in either order.
 
 Time comes from Redis (``TIME`` inside the scripts), so replicas with skewed clocks still agree on
 windows, cooldowns and expiry. Everything carries a TTL; nothing needs a cleanup job.
@@ -39,10 +48,14 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from .errors import StoreUnavailable
 
-__all__ = ("AnyRedis", "Keys", "RedisStore", "Scripts", "as_text", "lua_source")
+__all__ = ("TOKEN_TTL_MS", "AnyRedis", "Keys", "RedisStore", "Scripts", "as_text", "lua_source")
 
 AnyRedis = Redis | RedisCluster
 T = TypeVar("T")
+
+# How long a charge's token marker lives: longer than a request can take and than the background
+# release retries for (``releases.py``), so a late charge always finds its release.
+TOKEN_TTL_MS = 15 * 60 * 1000
 
 _LUA = resources.files("otp_service.domain").joinpath("lua")
 _USES = re.compile(r"^--\s*uses:(.*)$", re.MULTILINE)
@@ -64,9 +77,11 @@ class Scripts:
     begin_send: AsyncScript
     reserve: AsyncScript
     abort_send: AsyncScript
+    refund: AsyncScript
     commit_send: AsyncScript
     take_attempt: AsyncScript
     finish_check: AsyncScript
+    release_check: AsyncScript
     cancel: AsyncScript
     receipt: AsyncScript
     idem_begin: AsyncScript
@@ -111,6 +126,9 @@ class Keys:
     def sending(self, phone: str) -> str:
         return self.phone(phone, "sending")
 
+    def token(self, phone: str, token: str) -> str:
+        return self.phone(phone, f"tk:{token}")
+
     def record(self, phone: str, vid: str) -> str:
         return self.phone(phone, f"vf:{vid}")
 
@@ -125,6 +143,13 @@ class Keys:
 
     def window(self, kind: str, ident: str) -> str:
         return f"{self.prefix}:{{{kind}:{ident}}}:sends"
+
+    def window_token(self, kind: str, ident: str, token: str) -> str:
+        return f"{self.prefix}:{{{kind}:{ident}}}:tk:{token}"
+
+    @property
+    def ready(self) -> str:
+        return f"{self.prefix}:{{ready}}"
 
     @property
     def settings(self) -> str:
@@ -189,4 +214,9 @@ class RedisStore:
         return await self.run(lambda: script(keys=list(keys), args=list(args)))
 
     async def ping(self) -> bool:
-        return bool(await self.run(self.redis.ping))
+        """True when Redis serves a keyed command (what readiness means); raises
+        :class:`StoreUnavailable` otherwise. A bare PING is not enough: a Redis Cluster in
+        ``cluster_state:fail`` answers PING on every live node and refuses every key."""
+        key = self.keys.ready
+        await self.run(lambda: self.redis.get(key))
+        return True

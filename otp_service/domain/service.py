@@ -8,18 +8,21 @@ stored, so no check can arrive before it.
 
 ``check`` dispatches on what the stored record says (local hash, vendor-checked, test number), never
 on the current settings, so a verification started before a settings change is checked the way it
-was sent.
+was sent. Every code of a valid format is charged an attempt before it is judged, a code of the
+wrong length too (judged wrong without asking anyone): answering it for free would tell anyone which
+numbers are in the middle of a login.
+
+A request that fails after it was charged (``503 store_unavailable`` on a stalled Redis, a vendor
+that cannot check) gives the charge back by its token (``releases.py``): such an answer costs nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import structlog
@@ -31,7 +34,7 @@ from .app_settings import AppSettings
 from .check_sources import UNLIMITED, CheckSources, SourceOutcome
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
-from .errors import Conflict, NotFound, RateLimited, StoreUnavailable, ValidationFailed
+from .errors import Conflict, NotFound, RateLimited, StoreUnavailable
 from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
 from .live import LiveSettingsSource
@@ -40,12 +43,12 @@ from .models import CheckResult, Mode, Status, Verification
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
 from .receipts import DELIVERY_RANK, ReceiptBook
+from .releases import Releases
 from .verification_store import CheckVerdict, FinishOutcome, TakeOutcome, VerificationStore
 
 __all__ = ("OtpService", "new_verification_id")
 
 log = structlog.get_logger("otp.service")
-T = TypeVar("T")
 
 _VENDOR_OUTCOME = {
     CheckOutcome.APPROVED: CheckVerdict.APPROVED,
@@ -62,14 +65,6 @@ def new_verification_id() -> str:
 class _Replay(msgspec.Struct):
     fingerprint: str
     verification: Verification
-
-
-async def _quietly(call: Callable[[], Awaitable[T]]) -> None:
-    """Best-effort clean-up on an error path: the original error is what the caller must see."""
-    try:
-        await asyncio.shield(call())
-    except (StoreUnavailable, asyncio.CancelledError):
-        log.warning("cleanup.skipped", reason="store unavailable")
 
 
 class OtpService:
@@ -91,6 +86,7 @@ class OtpService:
         self.idempotency = idempotency
         self.live = live
         self.limiter = limiter
+        self.releases: Releases = limiter.releases
         self.dispatcher = dispatcher
         self.receipts = ReceiptBook(store)
         self.hasher = hasher
@@ -131,7 +127,16 @@ class OtpService:
 
         digest = hashlib.sha256(f"{client}\0{idempotency_key}".encode()).hexdigest()
         ttl_ms = live.ttl_seconds * 1000
-        state, value = await self.idempotency.begin(phone.e164, digest, fingerprint, ttl_ms)
+        token = uuid.uuid4().hex
+
+        async def abort() -> None:
+            await self.idempotency.abort(phone.e164, digest, token=token)
+
+        try:
+            state, value = await self.idempotency.begin(phone.e164, digest, fingerprint, ttl_ms, token=token)
+        except BaseException:  # no answer: the claim may still land when Redis wakes up
+            self.releases.later("idempotency", abort)
+            raise
         if state is IdempotencyState.BUSY:
             raise Conflict("A request with this Idempotency-Key is still being processed.")
         if state is IdempotencyState.DONE:
@@ -141,11 +146,15 @@ class OtpService:
             return replay.verification, True
         try:
             verification = await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash)
-        except BaseException:
-            await _quietly(lambda: self.idempotency.abort(phone.e164, digest, fingerprint))
+        except BaseException as exc:
+            await self.releases.give_back("idempotency", abort, store_down=isinstance(exc, StoreUnavailable))
             raise
         document = msgspec.json.encode(_Replay(fingerprint=fingerprint, verification=verification))
-        await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
+        try:
+            await self.idempotency.commit(phone.e164, digest, document, ttl_ms)
+        except BaseException:  # a retry must not find the key "still being processed" for its whole TTL
+            self.releases.later("idempotency", abort)
+            raise
         return verification, False
 
     async def _start(
@@ -171,9 +180,9 @@ class OtpService:
                     live.providers, phone.msisdn, reference=vid, code_length=live.code_length, local=draft
                 )
             return await self._commit(phone, live, vid, reservation, delivered, client)
-        except BaseException:
+        except BaseException as exc:
             draft.cancel()
-            await _quietly(lambda: self.limiter.release(reservation))
+            await self.limiter.release(reservation, store_down=isinstance(exc, StoreUnavailable))
             raise
 
     async def _commit(
@@ -259,29 +268,34 @@ class OtpService:
         e164 = phone.e164
         structlog.contextvars.bind_contextvars(to=phone.masked())
         token = uuid.uuid4().hex
-        number_limit = await self._take_source(e164, source, token, live)
+        source = source if self.sources is not None else ""
+
+        async def release() -> None:  # the attempt, the number's failed-check slot, the source's slot
+            await self.store.release_check(e164, token, source=source)
+
+        async def not_a_failure() -> None:  # the source's charge landed, and this check is no failure
+            await self.releases.give_back("check", lambda: self._give_back(e164, source, token), store_down=False)
+
         try:
+            number_limit = await self._take_source(e164, source, token, live)
             taken = await self.store.take_attempt(
                 e164,
                 expected_id=verification_id or "",
-                code_length=len(code),
                 limit=number_limit,
                 window_ms=live.check_limit.window_seconds * 1000,
                 token=token,
                 app=client,
             )
-        except BaseException:
-            await _quietly(lambda: self._give_back(e164, source, token))
+        except RateLimited:  # the source's budget refused: nothing was taken
+            raise
+        except BaseException:  # no answer: the script may still run when Redis wakes up
+            self.releases.later("check", release)
             raise
         if taken.outcome is not TakeOutcome.OK:  # not judged: not a failure of this source
-            await self._give_back(e164, source, token)
+            await not_a_failure()
         if taken.outcome is TakeOutcome.MISSING:
             CHECKS.labels("not_found").inc()
             raise NotFound("No pending verification for this number or id.")
-        if taken.outcome is TakeOutcome.LENGTH:
-            CHECKS.labels("invalid").inc()
-            message = f"The code must have {taken.code_length} digits."
-            raise ValidationFailed(message, [{"field": "code", "message": message}])
         if taken.outcome is TakeOutcome.BUDGET:
             CHECKS.labels("rate_limited").inc()
             RATE_LIMITED.labels("check_limit").inc()
@@ -292,32 +306,32 @@ class OtpService:
             )
         structlog.contextvars.bind_contextvars(verification_id=taken.id)
 
-        async def refund() -> None:
-            await self.store.finish_check(
-                e164,
-                taken.id,
-                gen=taken.gen,
-                outcome=CheckVerdict.REFUND,
-                token=token,
-                attempts_left=taken.attempts_left,
-                app=client,
-            )
-
         try:
-            if taken.mode == "delegated":
+            if len(code) != taken.code_length:
+                outcome = CheckVerdict.WRONG  # cannot be right: no vendor call, no hash
+            elif taken.mode == "delegated":
                 outcome = await self._vendor_check(phone, taken.provider, code, taken.reference)
             else:
                 valid = await self.hasher.verify(taken.code_hash, taken.id, code)
                 outcome = CheckVerdict.APPROVED if valid else CheckVerdict.WRONG
-        except BaseException:
-            await _quietly(refund)
-            await _quietly(lambda: self._give_back(e164, source, token))
+        except BaseException as exc:  # not judged: the attempt (and the source's slot) is given back
+            await self.releases.give_back("check", release, store_down=isinstance(exc, StoreUnavailable))
             raise
-        result, left = await self.store.finish_check(
-            e164, taken.id, gen=taken.gen, outcome=outcome, token=token, attempts_left=taken.attempts_left, app=client
-        )
+        try:
+            result, left = await self.store.finish_check(
+                e164,
+                taken.id,
+                gen=taken.gen,
+                outcome=outcome,
+                token=token,
+                attempts_left=taken.attempts_left,
+                app=client,
+            )
+        except BaseException:  # the answer is a 503: whatever the finish did when it lands is given back
+            self.releases.later("check", release)
+            raise
         if result not in (FinishOutcome.WRONG, FinishOutcome.DEAD):  # only a wrong code is a failure
-            await self._give_back(e164, source, token)
+            await not_a_failure()
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
         if result is FinishOutcome.APPROVED:
@@ -325,7 +339,9 @@ class OtpService:
         if result is FinishOutcome.WRONG:
             return CheckResult(id=taken.id, to=e164, status=Status.PENDING, valid=False, attempts_left=left)
         if result is FinishOutcome.DEAD:
-            return CheckResult(id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=0)
+            return CheckResult(
+                id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=left
+            )
         raise NotFound("No pending verification for this number or id.")
 
     async def _take_source(self, e164: str, source: str, token: str, live: LiveSettings) -> int:

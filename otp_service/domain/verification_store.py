@@ -4,6 +4,8 @@ delivery receipts, and the indexes from our id and the vendor's message ids.
 A number has at most one live verification (``cur`` points at it); its record stays readable for
 ``RETAIN_MS`` after it finishes. Attempts are charged before a code is verified (``take_attempt``)
 and settled after (``finish_check``), so concurrent guesses can never spend more than the budget.
+A check that must not count (the code was never judged, or the request answered 503) is given back
+by its token (``release_check``), safely in any order with the charge it undoes (see ``redis_store``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import msgspec
 
 from .models import Verification
-from .redis_store import RedisStore, as_text
+from .redis_store import TOKEN_TTL_MS, RedisStore, as_text
 
 __all__ = ("RETAIN_MS", "CheckVerdict", "FinishOutcome", "TakeOutcome", "Taken", "VerificationStore")
 
@@ -26,8 +28,7 @@ class TakeOutcome(enum.StrEnum):
     """What ``take_attempt.lua`` answered (its return strings, unchanged)."""
 
     OK = "ok"  # one attempt spent
-    MISSING = "missing"  # no live verification (or not the one asked for)
-    LENGTH = "length"  # the code has the wrong length: nothing spent
+    MISSING = "missing"  # no live verification (or not the one asked for), or a released token
     BUDGET = "budget"  # the number's failed-check window is full: nothing spent
 
 
@@ -38,7 +39,6 @@ class CheckVerdict(enum.StrEnum):
     WRONG = "wrong"
     EXPIRED = "expired"  # the vendor says its side is dead
     LOCKED = "locked"  # the vendor stopped accepting attempts
-    REFUND = "refund"  # not checked at all (an error): the attempt is given back
 
 
 class FinishOutcome(enum.StrEnum):
@@ -47,8 +47,7 @@ class FinishOutcome(enum.StrEnum):
     APPROVED = "approved"
     WRONG = "wrong"  # still pending, with attempts left
     DEAD = "dead"  # no attempts left: max_attempts_reached
-    MISSING = "missing"  # finished, replaced or expired meanwhile
-    REFUNDED = "refunded"
+    MISSING = "missing"  # finished, replaced or expired meanwhile, or this check was released
 
 
 class Taken(msgspec.Struct, frozen=True):
@@ -96,7 +95,13 @@ class VerificationStore:
         """Store the new code (or replace the live one) and return the record as stored (no second
         round trip to read it back); None when the live one finished meanwhile."""
         k = self._keys
-        keys = [k.current(phone, app), k.record(phone, vid), k.cooldown(phone), k.sending(phone)]
+        keys = [
+            k.current(phone, app),
+            k.record(phone, vid),
+            k.cooldown(phone),
+            k.sending(phone),
+            k.token(phone, lock_token),
+        ]
         flat: list[str | int] = []
         for name, value in fields.items():
             flat += [name, value]
@@ -135,10 +140,12 @@ class VerificationStore:
 
     # -- checking -----------------------------------------------------------------------------
     async def take_attempt(
-        self, phone: str, *, expected_id: str, code_length: int, limit: int, window_ms: int, token: str, app: str = ""
+        self, phone: str, *, expected_id: str, limit: int, window_ms: int, token: str, app: str = ""
     ) -> Taken:
-        keys = [self._keys.current(phone, app), self._keys.fails(phone)]
-        args = [expected_id, code_length, limit, window_ms, token, self._keys.record(phone, "")]
+        """Charge one attempt and a failed-check slot under ``token``; ``code_length`` in the answer
+        is the stored code's, for the caller to judge a code of another length as wrong."""
+        keys = [self._keys.current(phone, app), self._keys.fails(phone), self._keys.token(phone, token)]
+        args = [expected_id, limit, window_ms, token, self._keys.record(phone, ""), TOKEN_TTL_MS]
         res = await self._store.script(self._scripts.take_attempt, keys, args)
         outcome = TakeOutcome(as_text(res[0]))
         if outcome is TakeOutcome.OK:
@@ -151,9 +158,8 @@ class VerificationStore:
                 provider=as_text(res[5]),
                 reference=as_text(res[6]),
                 code_hash=as_text(res[7]),
+                code_length=int(res[8]),
             )
-        if outcome is TakeOutcome.LENGTH:
-            return Taken(outcome, code_length=int(res[1]))
         if outcome is TakeOutcome.BUDGET:
             return Taken(outcome, wait_ms=int(res[1]))
         return Taken(outcome)
@@ -162,10 +168,21 @@ class VerificationStore:
         self, phone: str, vid: str, *, gen: str, outcome: CheckVerdict, token: str, attempts_left: int, app: str = ""
     ) -> tuple[FinishOutcome, int]:
         """``attempts_left`` is what :meth:`take_attempt` left after charging this check."""
-        keys = [self._keys.current(phone, app), self._keys.fails(phone), self._keys.record(phone, vid)]
+        k = self._keys
+        keys = [k.current(phone, app), k.fails(phone), k.record(phone, vid), k.token(phone, token)]
         args = [vid, gen, str(outcome), token, RETAIN_MS, attempts_left]
         res = await self._store.script(self._scripts.finish_check, keys, args)
         return FinishOutcome(as_text(res[0])), int(res[1]) if len(res) > 1 else 0
+
+    async def release_check(self, phone: str, token: str, *, source: str = "") -> None:
+        """Give back what the check with ``token`` was charged, whenever its charge runs (before,
+        after or never); running it again gives back nothing more. ``source``: the end user whose
+        failure budget ``take_source`` charged under the same token (``check_sources.py``)."""
+        keys = [self._keys.token(phone, token), self._keys.fails(phone)]
+        if source:
+            keys.append(self._keys.source_fails(phone, source))
+        args = [token, self._keys.record(phone, ""), TOKEN_TTL_MS]
+        await self._store.script(self._scripts.release_check, keys, args)
 
     async def cancel(self, phone: str, vid: str, app: str = "") -> bool:
         keys = [self._keys.current(phone, app), self._keys.record(phone, vid)]

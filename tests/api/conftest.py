@@ -14,15 +14,20 @@ their nodes: use :func:`tests.api.helpers.all_keys`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis, RedisCluster
 
+from otp_service.devredis import RedisProcess
 from otp_service.settings import Settings
 from tests.cluster import RedisClusterProcess
-from tests.conftest import make_settings
+from tests.conftest import Vendors, build_app, make_settings
 
 BACKENDS = ("single", "cluster")
 
@@ -77,3 +82,16 @@ async def redis(redis_backend: Backend) -> AsyncIterator[Redis | RedisCluster]:
         await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def app_with(redis_server: RedisProcess, redis: object, vendors: Vendors) -> Callable[..., Any]:
+    """An app built from production settings with the given environment overrides."""
+
+    @asynccontextmanager
+    async def make(**env: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+        settings = make_settings(OTP_REDIS_URL=redis_server.url, **env)
+        async with AsyncTestClient(build_app(settings, vendors)) as client:
+            yield client
+
+    return make

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.helpers import Client, assert_problem, patch_settings, send
 from tests.conftest import ADMIN, API_KEY, CLIENT, MOBILE, MOBILE_KEY
 
@@ -69,6 +71,18 @@ async def test_weak_app_settings_warn_with_the_app_named(client: Client) -> None
 async def test_bad_app_settings_are_400_and_change_nothing(client: Client) -> None:
     for changes in ({"code_length": "eight"}, {"nonsense": 1}, {"code_length": 99}):
         assert_problem(await _patch(client, "mobile", **changes), 400, "validation_error")
+    assert (await client.get("/v1/admin/apps/mobile/settings", headers=ADMIN)).json()["overridden"] == {}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"code_length": "8"}, {"code_length": 6.0}, {"ttl_seconds": "86400.0"}, {"send_limit": {"count": "3"}}],
+    ids=["string-int", "float-int", "string-float", "nested-string"],
+)
+async def test_app_settings_numbers_must_be_json_integers(client: Client, changes: dict[str, Any]) -> None:
+    """Decoded strictly, like PATCH /v1/admin/settings: a number an admin wrote as text is a mistake."""
+    body = assert_problem(await _patch(client, "mobile", **changes), 400, "validation_error")
+    assert body["errors"][0]["field"].split(".")[0] == next(iter(changes))
     assert (await client.get("/v1/admin/apps/mobile/settings", headers=ADMIN)).json()["overridden"] == {}
 
 

@@ -60,12 +60,57 @@ async def test_the_last_attempt_answers_max_attempts_reached_and_kills_the_verif
     assert status["status"] == "max_attempts_reached"
 
 
-@pytest.mark.parametrize("bad", ["12345", "1234567", "12a456", "12 456", "１２３４５６", ""])
+@pytest.mark.parametrize("bad", ["123", "12345678901", "12a456", "12 456", "１２３４５６", ""])
 async def test_malformed_code_is_400_and_costs_no_attempt(client: Client, vendors: Vendors, bad: str) -> None:
     await send(client)
     assert_problem(await check(client, bad), 400, "validation_error")
     after = await check(client, wrong(vendors.last_code()))
     assert after.json()["attempts_left"] == 4
+
+
+@pytest.mark.parametrize("bad", ["123", "12a456", ""])
+async def test_a_malformed_code_is_400_whether_or_not_a_verification_is_pending(client: Client, bad: str) -> None:
+    """The format check comes first for every request, so its answer says nothing about the number."""
+    assert_problem(await check(client, bad), 400, "validation_error")
+    await send(client)
+    assert_problem(await check(client, bad), 400, "validation_error")
+
+
+@pytest.mark.parametrize("other_length", ["12345", "1234567", "1234567890"])
+async def test_a_wrong_length_code_costs_an_attempt_like_any_wrong_code(
+    client: Client, vendors: Vendors, other_length: str
+) -> None:
+    """A free answer for a wrong length would tell anyone which numbers are in the middle of a login."""
+    vid = (await send(client)).json()["id"]
+    response = await check(client, other_length)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"id": vid, "to": NUMBER, "status": "pending", "valid": False, "attempts_left": 4}
+    after = await check(client, wrong(vendors.last_code()))
+    assert after.json()["attempts_left"] == 3
+
+
+async def test_a_wrong_length_code_for_a_number_with_nothing_pending_is_404_like_any_code(client: Client) -> None:
+    assert_problem(await check(client, "12345"), 404, "not_found")
+    assert_problem(await check(client, "123456"), 404, "not_found")
+
+
+@pytest.mark.parametrize("n", [3, 5])
+async def test_concurrent_wrong_checks_each_report_what_their_own_charge_left(
+    server: str, vendors: Vendors, n: int
+) -> None:
+    async with httpx.AsyncClient(base_url=server, headers=CLIENT) as http:
+        await http.patch("/v1/admin/settings", json={"max_attempts": n}, headers=ADMIN)
+        vid = (await http.post("/v1/verifications", json={"to": NUMBER})).json()["id"]
+        bad = wrong(vendors.last_code())
+        replies = await asyncio.gather(
+            *(http.post("/v1/verifications/check", json={"to": NUMBER, "code": bad}) for _ in range(n))
+        )
+        bodies = [reply.json() for reply in replies]
+        assert all(reply.status_code == 200 for reply in replies), bodies
+        assert sorted(body["attempts_left"] for body in bodies) == list(range(n)), bodies
+        assert all(body["valid"] is False and body["id"] == vid for body in bodies)
+        status = (await http.get(f"/v1/verifications/{vid}")).json()
+        assert (status["status"], status["attempts_left"]) == ("max_attempts_reached", 0)
 
 
 @pytest.mark.parametrize(
@@ -143,6 +188,7 @@ async def test_concurrent_wrong_checks_never_exceed_max_attempts(server: str, ve
         assert len(judged) == 3  # exactly max_attempts guesses were evaluated
         assert all(r.status_code == 404 for r in responses if r.status_code != 200)
         assert all(r.json()["valid"] is False for r in judged)
+        assert sorted(r.json()["attempts_left"] for r in judged) == [0, 1, 2]  # each its own charge
         # The check that used the last attempt says so (any check finishing after it sees it dead too).
         assert any(r.json()["status"] == "max_attempts_reached" for r in judged)
 

@@ -67,6 +67,16 @@ async def test_end_user_id_is_at_most_128_characters(client: Client) -> None:
     assert_problem(await send(client, _number(1), end_user_id="u" * 129), 400, "validation_error")
 
 
+@pytest.mark.parametrize("value", ["u1\n", "u1\r\nforged log line", "tab\there", "two words", "-u1"])
+async def test_end_user_id_is_one_token_without_spaces_or_control_characters(client: Client, value: str) -> None:
+    assert_problem(await send(client, _number(0), end_user_id=value), 400, "validation_error")
+
+
+@pytest.mark.parametrize("value", ["user@example.com", "0f8fad5b-d9cb-469f-a165-70867728950e", "b64+/=", "tenant:42"])
+async def test_end_user_id_takes_the_usual_kinds_of_id(client: Client, value: str) -> None:
+    assert (await send(client, _number(0), end_user_id=value)).status_code == 201
+
+
 async def test_check_accepts_the_end_user_context(client: Client) -> None:
     assert (await send(client, _number(0), end_user_ip="203.0.113.7", end_user_id="u1")).status_code == 201
     body = {"to": _number(0), "code": "000000", "end_user_ip": "2001:db8::1", "end_user_id": "u1"}

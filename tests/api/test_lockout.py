@@ -104,3 +104,18 @@ async def test_the_guessing_budget_is_windows_times_the_number_limit_plus_source
     windows = int(elapsed // w) + 1
     assert sum(judged.values()) <= windows * g + len(addresses) * s
     assert sum(judged.values()) >= len(addresses)  # every address had its first guess judged
+
+
+async def test_a_code_of_the_wrong_length_spends_the_end_users_failure_budget(client: Client, vendors: Vendors) -> None:
+    """A wrong length is a wrong guess (no free oracle), for the end user's budget as for the attempts."""
+    await patch_settings(client, source_check_limit={"count": 2, "window_seconds": 3600})
+    assert (await send(client, end_user_ip=OWNER_IP)).status_code == 201
+    owner_code = vendors.last_code()
+    for _ in range(2):
+        response = await _check(client, "1234", STRANGERS[0])
+        assert response.status_code == 200, response.text
+        assert response.json()["valid"] is False
+    refused = await _check(client, owner_code, STRANGERS[0])
+    assert refused.status_code == 429
+    assert "end user" in refused.json()["detail"]
+    assert (await _check(client, owner_code, OWNER_IP)).json()["status"] == "approved"

@@ -146,18 +146,29 @@ async def test_message_central_800_on_validate_is_max_attempts_reached(client: C
 
 
 @pytest.mark.parametrize("code_length", [9, 10])
-async def test_a_code_length_above_eight_warns_about_message_central_and_sends_eight(
-    client: Client, mc: FakeMessageCentral, code_length: int
+async def test_a_code_length_message_central_cannot_make_skips_it_and_keeps_the_admins_length(
+    client: Client, mc: FakeMessageCentral, vendors: Vendors, code_length: int
 ) -> None:
     settings = await patch_settings(client, code_length=code_length)
     assert settings["code_length"] == code_length
-    assert any("message_central" in warning for warning in settings["warnings"]), settings["warnings"]
-    body = await start(client, mc)
-    (request,) = mc.calls(SEND_PATH)
-    assert request.url.params["otpLength"] == "8"
-    assert body["code_length"] == 8
-    assert len(mc.last_code) == 8
-    assert (await check(client, mc.last_code)).json()["valid"] is True
+    assert any("message_central" in w and "skipped" in w for w in settings["warnings"]), settings["warnings"]
+    response = await send(client)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["provider"], body["code_length"]) == ("gatum", code_length)  # never a different length
+    assert mc.calls(SEND_PATH) == []
+    code = vendors.last_code()
+    assert len(code) == code_length
+    assert (await check(client, code)).json()["valid"] is True
+
+
+async def test_a_code_length_only_message_central_would_handle_is_a_503_naming_the_reason(
+    client: Client, mc: FakeMessageCentral
+) -> None:
+    await patch_settings(client, providers=["message_central"], code_length=10)
+    problem = assert_problem(await send(client), 503, "provider_unavailable")
+    assert problem["tried"] == [{"provider": "message_central", "reason": "code_length_unsupported"}]
+    assert mc.calls(SEND_PATH) == []
 
 
 async def test_a_code_length_within_message_centrals_range_gives_no_warning(
@@ -170,12 +181,14 @@ async def test_a_code_length_within_message_centrals_range_gives_no_warning(
     assert mc.calls(SEND_PATH)[0].url.params["otpLength"] == "8"
 
 
-async def test_a_code_of_the_wrong_length_is_400_before_message_central_is_asked(
+async def test_a_code_of_the_wrong_length_costs_an_attempt_without_asking_message_central(
     client: Client, mc: FakeMessageCentral
 ) -> None:
-    await start(client, mc)
-    assert_problem(await check(client, mc.last_code[:-1]), 400, "validation_error")
-    assert validations(mc) == []
+    body = await start(client, mc)
+    response = await check(client, mc.last_code[:-1])
+    assert response.json() == {"id": body["id"], "to": NUMBER, "status": "pending", "valid": False, "attempts_left": 4}
+    assert validations(mc) == []  # it cannot be right: the vendor is not asked
+    assert await attempts_left(client, body["id"]) == 4
 
 
 async def test_a_second_check_after_approval_is_404_without_calling_message_central(

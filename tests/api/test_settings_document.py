@@ -169,6 +169,10 @@ async def test_an_unreadable_document_keeps_the_last_good_settings_until_a_put(
     body = await settings_of(client)
     assert (body["allowed_countries"], body["max_attempts"]) == (["ES"], 3)
     assert any("unreadable" in warning for warning in body["warnings"])
+    app = (await client.get("/v1/admin/apps/web/settings", headers=ADMIN)).json()
+    assert app["effective"]["allowed_countries"] == ["ES"]  # an app's settings sit on the last good ones
+    app_patch = await client.patch("/v1/admin/apps/web/settings", json={"brand": "X"}, headers=ADMIN)
+    assert_problem(app_patch, 503, "settings_unreadable")
     assert (await client.get("/v1/admin/audit", headers=ADMIN)).status_code == 200
     await assert_reports_unreadable(client)
     # An admin replaces the whole document; fields not given follow the baseline (here: the defaults).

@@ -197,6 +197,42 @@ async def test_a_malformed_body_is_400_validation_error(client: Client, provider
     assert_problem(response, 400, "validation_error")
 
 
+# A receipt nobody can read: past the decoder's recursion limit (also inside a field it skips), or not UTF-8.
+NESTED = b'{"nested": ' + b'{"x": ' * 3000 + b"1" + b"}" * 3000 + b"}"
+UNREADABLE = {
+    "nested_3000_deep": NESTED,
+    "nested_3000_deep_in_a_list": b"[" + NESTED + b"]",
+    "invalid_utf8": b'{"id": "\xff", "status": "\xc3\x28", "messageId": "\xff", "state": "\xff"}',
+}
+RECEIPT_CAP = 64 * 1024
+
+
+@pytest.mark.parametrize("body", UNREADABLE.values(), ids=UNREADABLE.keys())
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_unreadable_receipt_is_400_and_changes_nothing(
+    client: Client, vendors: Vendors, provider: str, body: bytes
+) -> None:
+    vid = await send_through(client, provider)
+    before = await delivery(client, vid)
+    assert_problem(await client.post(hook(provider), content=body, headers=JSON), 400, "validation_error")
+    assert await delivery(client, vid) == before
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_receipt_over_64_kib_is_413_and_changes_nothing(
+    client: Client, vendors: Vendors, provider: str
+) -> None:
+    """Receipts get the cap vendor replies get; a real one is a few hundred bytes."""
+    vid = await send_through(client, provider)
+    receipt = receipt_for(vendors, provider, "delivered")
+    too_long = receipt + b" " * (RECEIPT_CAP + 1 - len(receipt))  # still valid JSON: trailing blanks
+    assert_problem(await client.post(hook(provider), content=too_long, headers=JSON), 413, "validation_error")
+    assert (await delivery(client, vid))["status"] == "queued"
+    at_the_cap = receipt + b" " * (RECEIPT_CAP - len(receipt))
+    assert (await client.post(hook(provider), content=at_the_cap, headers=JSON)).status_code == 200
+    assert (await delivery(client, vid))["status"] == "delivered"
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_wrong_secret_is_404_and_applies_nothing(client: Client, vendors: Vendors, provider: str) -> None:
     vid = await send_through(client, provider)

@@ -71,13 +71,10 @@ async def take(
     *,
     phone: str = PHONE,
     expected_id: str = "",
-    code_length: int = 6,
     limit: int = 20,
     window_ms: int = 86_400_000,
 ) -> Taken:
-    return await store.take_attempt(
-        phone, expected_id=expected_id, code_length=code_length, limit=limit, window_ms=window_ms, token=token
-    )
+    return await store.take_attempt(phone, expected_id=expected_id, limit=limit, window_ms=window_ms, token=token)
 
 
 async def begin(

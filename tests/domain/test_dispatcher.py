@@ -84,21 +84,45 @@ def sample(name: str, labels: dict[str, str]) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-@pytest.mark.parametrize(("wanted", "asked"), [(3, 4), (6, 6), (10, 8)])
-async def test_a_verification_vendor_is_asked_for_the_wanted_length_within_its_range(
-    hasher: CodeHasher, wanted: int, asked: int
-) -> None:
+@pytest.mark.parametrize("wanted", [4, 6, 8])
+async def test_a_verification_vendor_is_asked_for_the_wanted_length(hasher: CodeHasher, wanted: int) -> None:
     verifier = Verifier("range_vendor")
     local = draft(hasher)
     dispatcher = Dispatcher(Providers(verifiers={"range_vendor": verifier}), Breakers())
     delivered = await dispatcher.send(["range_vendor"], TO, reference="vf_1", code_length=wanted, local=local)
-    assert verifier.asked == [asked]
+    assert verifier.asked == [wanted]
     assert (delivered.mode, delivered.code_length, delivered.delivery_status) == (
         Mode.DELEGATED,
-        asked,
+        wanted,
         DeliveryStatus.QUEUED,
     )
     assert local.made is None  # the vendor made the code: none of ours was generated or hashed
+
+
+@pytest.mark.parametrize("wanted", [3, 9, 10])
+async def test_a_verification_vendor_that_cannot_make_the_length_is_skipped_for_the_next_provider(
+    hasher: CodeHasher, wanted: int
+) -> None:
+    """The admin's code_length is the length: never a different one because a vendor prefers it."""
+    verifier, sender = Verifier("range_vendor"), Sender("sms_vendor")
+    local = draft(hasher)
+    providers = Providers(verifiers={"range_vendor": verifier}, senders={"sms_vendor": sender})
+    dispatcher = Dispatcher(providers, Breakers())
+    delivered = await dispatcher.send(
+        ["range_vendor", "sms_vendor"], TO, reference="vf_1", code_length=wanted, local=local
+    )
+    assert verifier.asked == []
+    assert (delivered.provider, delivered.mode) == ("sms_vendor", Mode.LOCAL)
+    assert delivered.local is not None and delivered.local.code in sender.texts[0]
+
+
+async def test_a_chain_of_vendors_that_cannot_make_the_length_says_so(hasher: CodeHasher) -> None:
+    verifier = Verifier("range_vendor")
+    dispatcher = Dispatcher(Providers(verifiers={"range_vendor": verifier}), Breakers())
+    with pytest.raises(ProviderUnavailableError) as raised:
+        await dispatcher.send(["range_vendor"], TO, reference="vf_1", code_length=10, local=draft(hasher))
+    assert raised.value.tried == [{"provider": "range_vendor", "reason": "code_length_unsupported"}]
+    assert verifier.asked == []
 
 
 async def test_every_sender_tried_gets_the_same_code_of_ours(hasher: CodeHasher) -> None:

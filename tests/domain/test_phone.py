@@ -73,6 +73,22 @@ def test_an_invalid_number_is_refused(raw: str) -> None:
         parse_phone(raw)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+34 6OO 1OO 24O",  # phonenumbers reads vanity letters as keypad digits: +34666166246
+        "+1 800 FLOWERS",
+        "+34600100200x",
+        "+34 600 100 200 ext. 12",
+        "+34\t600100200",
+        "+34/600/100/200",
+    ],
+)
+def test_letters_and_other_signs_in_a_number_are_refused_not_translated(raw: str) -> None:
+    with pytest.raises(InvalidPhone, match="only digits"):
+        parse_phone(raw)
+
+
 def test_a_number_outside_the_allowed_countries_is_refused() -> None:
     with pytest.raises(CountryNotAllowed, match="ES"):
         parse_phone("+34600100200", allowed_countries=["BR", "PT"])

@@ -82,12 +82,16 @@ async def test_every_key_of_one_phone_number_is_in_one_cluster_slot(
     await snapshot()
     taken = await take(store, "c1")
     await finish(store, taken, CheckVerdict.WRONG, "c1")
-    await idempotency.begin(PHONE, "digest", "fp", 60_000)
+    await idempotency.begin(PHONE, "digest", "fp", 60_000, token="i1")
     await commit(store, redis, vid="vf_second")
     await snapshot()
 
+    await windows.abort_send(PHONE, "t2")
+    await snapshot()
+
     parts = {k.split("}:", 1)[1] for k in seen}
-    assert parts == {"cur", "sends", "fails", "cooldown", "sending", f"vf:{VID}", "vf:vf_second", "idem:digest"}
+    expected = {"cur", "sends", "fails", "cooldown", "sending", f"vf:{VID}", "vf:vf_second", "idem:digest"}
+    assert parts == expected | {"tk:c1", "tk:t2"}  # the markers of a charge and of a release
     assert {key_slot(k.encode()) for k in seen} == {key_slot(PHONE.encode())}
     # Nothing about this number was written outside its hash tag.
     assert all("{+34600100200}" in k.decode() for k in await redis.keys("*34600100200*"))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
 
+from otp_service.domain.errors import StoreUnavailable
 from otp_service.domain.verification_store import VerificationStore
 from otp_service.domain.windows import BeginOutcome, LimitWindows
 
@@ -155,3 +157,44 @@ async def test_windows_are_separate_per_kind_and_identity(windows: LimitWindows)
 async def test_a_window_key_expires_with_its_window(windows: LimitWindows, redis: Redis) -> None:
     await windows.reserve("client", "web", limit=5, window_ms=60_000, token="t")
     assert 0 < await redis.pttl(KEYS.window("client", "web")) <= 60_000
+
+
+# -- a send given up while Redis stalled ------------------------------------------------------------
+
+
+async def test_a_begin_send_that_arrives_after_its_abort_takes_nothing(windows: LimitWindows, redis: Redis) -> None:
+    """A send whose script reached a stalled Redis answers 503 and is released; the script may run
+    after the release when Redis wakes up, and must then take neither a slot nor the lock."""
+    await windows.abort_send(PHONE, "late")
+    with pytest.raises(StoreUnavailable):
+        await begin(windows, "late", limit=1)
+    assert await redis.exists(KEYS.sending(PHONE)) == 0
+    assert await redis.zcard(KEYS.sends(PHONE)) == 0
+    assert (await begin(windows, "next", limit=1)).outcome is BeginOutcome.OK
+    assert await redis.pttl(KEYS.token(PHONE, "late")) > 0  # the marker goes away by itself
+
+
+async def test_aborting_a_send_twice_is_harmless(windows: LimitWindows, redis: Redis) -> None:
+    assert (await begin(windows, "t1")).outcome is BeginOutcome.OK
+    await windows.abort_send(PHONE, "t1")
+    await windows.abort_send(PHONE, "t1")
+    assert await redis.zcard(KEYS.sends(PHONE)) == 0
+    assert (await begin(windows, "t2")).outcome is BeginOutcome.OK
+
+
+async def test_a_reservation_that_arrives_after_its_refund_takes_nothing(windows: LimitWindows, redis: Redis) -> None:
+    await windows.refund("ip", "192.0.2.1", "late")
+    with pytest.raises(StoreUnavailable):
+        await windows.reserve("ip", "192.0.2.1", limit=1, window_ms=60_000, token="late")
+    assert await redis.zcard(KEYS.window("ip", "192.0.2.1")) == 0
+    assert await windows.reserve("ip", "192.0.2.1", limit=1, window_ms=60_000, token="next") == 0
+
+
+async def test_a_commit_that_arrives_after_its_abort_stores_nothing(
+    store: VerificationStore, windows: LimitWindows, redis: Redis
+) -> None:
+    assert (await begin(windows, "t1")).outcome is BeginOutcome.OK
+    await windows.abort_send(PHONE, "t1")
+    assert await commit(store, redis, lock_token="t1", cooldown_ms=30_000) is None
+    assert await redis.exists(KEYS.current(PHONE), KEYS.cooldown(PHONE)) == 0
+    assert (await begin(windows, "t2")).outcome is BeginOutcome.OK

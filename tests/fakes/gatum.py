@@ -14,6 +14,8 @@ Failure switches act on ``/v1/send`` only (so logins keep working and a read tim
 send): ``raise_exc`` (an exception instance or class, raised once per request while set),
 ``fail_with_status`` (every send answers that status with an error envelope), ``next_response``
 (returned once, for the next send). ``login_fail_with_status`` does the same for the two login steps.
+``garbled_reply`` (a function making a body) accepts each send as usual, then answers that body in place
+of its reply: the vendor acted, and what came back cannot be read.
 ``expire_tokens()`` makes every issued token invalid (sends get 401 until the adapter logs in again).
 """
 
@@ -24,7 +26,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from typing import Any
 
 import httpx
@@ -91,6 +93,7 @@ class FakeGatum:
         self.fail_with_status: int | None = None
         self.next_response: httpx.Response | None = None
         self.login_fail_with_status: int | None = None
+        self.garbled_reply: Callable[[], bytes | AsyncIterable[bytes]] | None = None
         # state and records
         self.authorization_codes: set[str] = set()
         self.tokens: dict[str, float] = {}  # access_token -> expires_at
@@ -215,6 +218,8 @@ class FakeGatum:
             details = {"number": item["number"], "senderID": item["senderID"], "sentID": sent_id}
             data.append({"sending": {"details": details}})
         self.messages.extend(accepted)
+        if self.garbled_reply is not None:
+            return httpx.Response(200, content=self.garbled_reply(), headers={"Content-Type": "application/json"})
         return _json(200, {"status": True, "data": data})
 
 

@@ -136,6 +136,39 @@ RENEWING = [a for a in ADAPTERS if a.renews_credentials]
 Failure = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
 
+JSON = "application/json"
+# Nested past any decoder's recursion limit, under a key no adapter declares (skipping it recurses too).
+NESTED = b'{"nested": ' + b'{"x": ' * 3000 + b"1" + b"}" * 3000 + b"}"
+INVALID_UTF8 = b'{"data": "\xff\xfe", "message": "\xc3\x28", "entity": "\xed\xa0\x80", "status": "\xff"}'
+_HUGE = 50 * 1024 * 1024
+
+
+class Endless:
+    """A 50 MB reply streamed in 64 KiB chunks, counting how many the adapter pulled."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.pulled = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield b'{"data": {"id": "'
+        for _ in range(_HUGE // 65536):
+            self.pulled += 1
+            yield b"x" * 65536
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(self.status, content=self.chunks(), headers={"Content-Type": JSON})
+
+
+def gzip_garbage(request: httpx.Request) -> httpx.Response:
+    """A 200 whose body claims to be gzip and is not (streamed, so it is decoded only when read)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"this is not gzip"
+
+    return httpx.Response(200, content=body(), headers={"Content-Type": JSON, "Content-Encoding": "gzip"})
+
+
 @dataclass
 class Network:
     """The vendor fake, with ``failure`` answering (or raising) in its place on delivering requests

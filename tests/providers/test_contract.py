@@ -37,6 +37,7 @@ from providers import (
     load_vendor_settings,
 )
 from tests.fakes import conectaline, gatum, instasent, message_central, wavy
+from tests.providers import conftest as bad
 from tests.providers.conftest import ADAPTERS, BY_ID, CODE, RENEWING, TEXT, TO, Adapter, Connect, Failure, assert_clean
 
 # --- the failures ------------------------------------------------------------------------------------
@@ -83,7 +84,6 @@ def answering(status: int, content: bytes, content_type: str) -> Failure:
 
 
 HTML = f"<html><body><h1>Service Temporarily Unavailable</h1><p>{ECHO_WITH_SECRETS}</p></body></html>".encode()
-
 # (id, failure, expected type, HTTP status the error carries)
 FAILURES: list[tuple[str, Failure, type[ProviderError], int | None]] = [
     ("connect_error", raising(httpx.ConnectError), ProviderUnavailable, None),
@@ -99,6 +99,13 @@ FAILURES: list[tuple[str, Failure, type[ProviderError], int | None]] = [
     ("http_400", echoing(400, ECHO, business=True), ProviderRejected, 400),
     ("http_200_html", answering(200, HTML, "text/html"), ProviderProtocolError, 200),
     ("http_200_truncated_json", answering(200, b'{"data": {"id": ', "application/json"), ProviderProtocolError, 200),
+    # A reply that cannot be read after the request left: a bad reply, never a crash or a download.
+    ("http_200_nested_3000_deep", answering(200, bad.NESTED, bad.JSON), ProviderProtocolError, 200),
+    ("http_200_invalid_utf8", answering(200, bad.INVALID_UTF8, bad.JSON), ProviderProtocolError, 200),
+    ("http_200_50_mb", bad.Endless(), ProviderProtocolError, 200),
+    ("http_200_gzip_that_is_not", bad.gzip_garbage, ProviderProtocolError, 200),
+    ("http_400_50_mb", bad.Endless(400), ProviderProtocolError, 400),
+    ("http_503_50_mb", bad.Endless(503), ProviderUnavailable, 503),
 ]
 
 

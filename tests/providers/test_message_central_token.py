@@ -28,9 +28,10 @@ from tests.fakes.message_central import (
     SETTINGS,
     TOKEN_PATH,
     FakeMessageCentral,
+    b64url,
     make_jwt,
 )
-from tests.providers.conftest import Clock
+from tests.providers.conftest import NESTED, Clock
 
 TO = Msisdn("91", "9876543210")
 OTHER = Msisdn("91", "9123456780")
@@ -184,6 +185,20 @@ async def test_jwt_with_an_unusable_exp_is_kept_for_an_hour(
     assert fake.logins == 0
     clock.advance(2)
     await adapter.start(Msisdn("91", "9000000001"), code_length=6)
+    assert fake.logins == 1
+
+
+async def test_jwt_with_claims_nested_past_the_decoder_limit_is_kept_for_an_hour(
+    fake: FakeMessageCentral, verify: Callable[..., MessageCentralVerify], clock: Clock
+) -> None:
+    """The token is the vendor's too: claims nobody can read are no expiry, not a crash."""
+    header, _, signature = make_jwt({}).split(".")
+    token = f"{header}.{b64url(NESTED)}.{signature}"
+    fake.tokens[token] = clock.now + 10 * 3600
+    adapter = verify(msgspec.structs.replace(SETTINGS, auth_token=token))
+    await adapter.start(TO, code_length=6)
+    clock.advance(3601)
+    await adapter.start(OTHER, code_length=6)
     assert fake.logins == 1
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from otp_service.http_client import make_http_client
-from providers import ProviderDeliveryUnknown, ProviderUnavailable, VendorSettings
+from providers import ProviderDeliveryUnknown, ProviderProtocolError, ProviderUnavailable, VendorSettings
 from providers._http import call
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -241,3 +241,46 @@ async def test_a_pooled_connection_the_vendor_closed_is_not_reused_even_before_t
         assert second.status_code == 200
     vendor.thread.join(5)
     assert vendor.requests_per_connection == [1, 1]
+
+
+class Endless:
+    """A vendor answering 200 with a 50 MB body (chunked, or with its length declared), counting what it
+    managed to write before the client hung up."""
+
+    def __init__(self, *, chunked: bool) -> None:
+        self.chunked = chunked
+        self.written = 0
+        self.accept_encoding = b""
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await read_request(reader)
+        self.accept_encoding = next(
+            (h.split(b":", 1)[1].strip() for h in request.split(b"\r\n") if h.lower().startswith(b"accept-encoding")),
+            b"",
+        )
+        framing = b"Transfer-Encoding: chunked" if self.chunked else b"Content-Length: %d" % (50 * 1024 * 1024)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + framing + b"\r\n\r\n")
+        chunk = b"7" * 65536
+        try:
+            for _ in range(50 * 16):
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.chunked else chunk)
+                await writer.drain()
+                self.written += len(chunk)
+        except (ConnectionError, OSError):
+            return
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content_length"])
+async def test_a_50_mb_reply_is_a_bad_reply_read_no_further_than_the_cap(
+    vendor: Callable[[Behaviour], Awaitable[str]], chunked: bool
+) -> None:
+    endless = Endless(chunked=chunked)
+    url = await vendor(endless)
+    async with make_http_client(None, total_timeout_s=5) as client:
+        with pytest.raises(ProviderProtocolError, match="64 KiB") as caught:
+            await send(client, url)
+    assert caught.value.status_code == 200  # a 2xx: the dispatcher reads it as "may have delivered"
+    await asyncio.sleep(0.1)
+    # What the kernel buffers on both ends took (about 4 MB here), far from the 50 MB offered.
+    assert endless.written < 16 * 1024 * 1024, f"the vendor wrote {endless.written} bytes"
+    assert endless.accept_encoding == b"identity"  # no compressed reply that could expand past the cap

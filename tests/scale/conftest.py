@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from otp_service.devredis import RedisProcess
+from tests.cluster import RedisClusterProcess
+from tests.scale.backends import Backend
 from tests.scale.procs import Service, service_env
 
 
@@ -55,3 +57,18 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         a.stop()
         b.stop()
         redis.stop()
+
+
+@pytest.fixture(params=["single", "cluster"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Persistent (append-only file) and debuggable; a cluster tolerates 5 s stalls before failing a node."""
+    if request.param == "single":
+        server = RedisProcess(data_dir=tmp_path / "redis", persist=True, extra_args=["--enable-debug-command", "yes"])
+        try:
+            server.start()
+            yield Backend("single", server.url, [server], [server])
+        finally:
+            server.stop()
+    else:
+        with RedisClusterProcess(masters=3, node_timeout_ms=5000, persist=True) as cluster:
+            yield Backend("cluster", cluster.url, cluster.nodes, cluster.masters, cluster)

@@ -1,7 +1,8 @@
 """Real processes for the scale and failure tests: ``otp-service`` itself, and a vendor fake on loopback.
 
-``Service`` runs the installed ``otp-service`` command (``serve`` or ``dev``) in its own session (so
-its uvicorn workers and any child are one process group), logs to a file, and is always stopped:
+``Service`` runs the installed ``otp-service`` command (``serve`` or ``dev``; or the app under bare
+``uvicorn``) in its own session (so its uvicorn workers and any child are one process group), logs to
+a file, and is always stopped:
 SIGTERM to the group, then SIGKILL after a bounded wait. ``VendorThread`` serves a vendor fake
 (``tests.fakes.serve.FakeApp``, with ``delay_s`` / ``hang_s``) on a real loopback socket from a
 thread of the test process, so a test can slow it down while a request is in flight.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -85,7 +87,11 @@ class Service:
         return self.proc.pid
 
     def launch(self) -> Service:
-        args = [*otp_service_command(), self.command, "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.command == "uvicorn":  # the app under a bare ASGI server, as a platform may run it
+            args = [sys.executable, "-m", "uvicorn", "--factory", "otp_service.app:create_app"]
+            args += ["--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            args = [*otp_service_command(), self.command, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.command == "serve":
             args += ["--workers", str(self.workers)]
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -105,9 +105,10 @@ def test_otp_service_dev_stops_its_embedded_redis_when_stopped(tmp_path: Path, s
 
 
 def test_the_redis_embedded_by_a_dev_app_stops_with_it(tmp_path: Path) -> None:
-    """``OTP_ENV=dev`` under any ASGI server (here ``serve``): the app's lifespan starts Redis and stops it."""
+    """``OTP_ENV=dev`` under any ASGI server (here bare uvicorn; ``serve`` refuses development mode):
+    the app's lifespan starts Redis and stops it."""
     env = clean_env() | {"OTP_ENV": "dev", "OTP_LOG_LEVEL": "WARNING"}
-    service = Service(env, workdir=tmp_path)
+    service = Service(env, workdir=tmp_path, command="uvicorn")
     servers: list[int] = []
     try:
         service.start()

@@ -1,13 +1,17 @@
 -- finish_check: record what a check found, for the attempt take_attempt charged.
--- KEYS: cur, fails, record
+-- KEYS: cur, fails, record, token marker
 -- ARGV: id, gen, outcome, token, retain_ms, attempts_left_after_this_check
---   outcome: approved | wrong | expired (vendor says dead) | locked (vendor stopped) | refund (not checked)
--- Returns: {'approved'} | {'wrong', attempts_left} | {'dead'} | {'missing'} | {'refunded'}
+--   outcome: approved | wrong | expired (vendor says dead) | locked (vendor stopped)
+-- Returns: {'approved'} | {'wrong', attempts_left} | {'dead', attempts_left} | {'missing'}
+-- A check that is not to count goes to release_check instead; one that was released already (its
+-- request gave up with 503) changes nothing here. attempts_left is always what this check's own
+-- charge left, so N concurrent wrong checks answer N-1 ... 0, each once.
 -- The check that took the last attempt decides: if it is wrong, the verification dies at once, even if
 -- an earlier concurrent check is still being verified (that one then finds nothing to approve). Only
 -- concurrent guessing can hit this, and refusing it is the safe side.
 -- uses: now
-local id, gen, outcome = ARGV[1], ARGV[2], ARGV[3]
+local id, gen, outcome, left = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[6])
+if redis.call('GET', KEYS[4]) == 'released' then return {'missing'} end
 if redis.call('EXISTS', KEYS[3]) == 0 then return {'missing'} end
 local r = redis.call('HMGET', KEYS[3], 'status', 'gen')
 local live = r[1] == 'pending' and r[2] == gen
@@ -15,11 +19,6 @@ local function finish(status)
   redis.call('HSET', KEYS[3], 'status', status, 'finished_ms', now)
   if redis.call('GET', KEYS[1]) == id then redis.call('DEL', KEYS[1]) end
   redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[5]))
-end
-if outcome == 'refund' then
-  redis.call('ZREM', KEYS[2], ARGV[4])
-  if live then redis.call('HINCRBY', KEYS[3], 'attempts_left', 1) end
-  return {'refunded'}
 end
 if outcome == 'approved' then
   redis.call('ZREM', KEYS[2], ARGV[4])
@@ -32,14 +31,14 @@ if outcome == 'expired' then
   return {'missing'}
 end
 if not live then
-  if r[1] == 'pending' then return {'wrong', tonumber(ARGV[6])} end
+  if r[1] == 'pending' then return {'wrong', left} end
   -- A concurrent check used the last attempt and killed it first: this guess was charged and wrong.
-  if r[1] == 'max_attempts_reached' then return {'dead'} end
+  if r[1] == 'max_attempts_reached' then return {'dead', left} end
   return {'missing'}
 end
-if outcome == 'locked' or tonumber(ARGV[6]) <= 0 then
+if outcome == 'locked' or left <= 0 then
   redis.call('HSET', KEYS[3], 'attempts_left', 0)
   finish('max_attempts_reached')
-  return {'dead'}
+  return {'dead', 0}
 end
-return {'wrong', tonumber(ARGV[6])}
+return {'wrong', left}
