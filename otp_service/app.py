@@ -121,7 +121,7 @@ def create_app(
         hasher = CodeHasher(settings.pepper, params, threads=settings.hash_threads)
         # The in-flight lock must outlive the longest possible chain (every provider timing out).
         lock_ms = int(sum(v.timeout_s for v in settings.vendors.values()) * 1000) + 5000
-        app.state.otp_service = OtpService(
+        app.state.otp_service = service = OtpService(
             store=VerificationStore(redis_store),
             idempotency=IdempotencyStore(redis_store),
             live=live,
@@ -148,6 +148,7 @@ def create_app(
         try:
             yield
         finally:
+            await service.releases.close()  # while Redis is still open to take them
             await http.aclose()
             hasher.close()
             if tracing is not None:
