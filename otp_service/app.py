@@ -131,7 +131,7 @@ def create_app(
         # The in-flight lock must outlive the longest possible chain (every provider timing out).
         lock_ms = int(sum(v.timeout_s for v in settings.vendors.values()) * 1000) + 5000
         app.state.app_settings = AppSettings(redis_store, live, max_age_s=settings.settings_cache_s)
-        app.state.otp_service = OtpService(
+        app.state.otp_service = service = OtpService(
             store=VerificationStore(redis_store),
             idempotency=IdempotencyStore(redis_store),
             live=live,
@@ -160,6 +160,7 @@ def create_app(
         try:
             yield
         finally:
+            await service.releases.close()  # while Redis is still open to take them
             await http.aclose()
             hasher.close()
             if tracing is not None:

@@ -81,3 +81,16 @@ class Releases:
         """Wait for every pending give-back (tests, shutdown)."""
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def close(self, grace_s: float = 2.0) -> None:
+        """At shutdown, before the Redis client closes: pending give-backs get ``grace_s`` to finish,
+        then stop. A retry after the client is closed would open a connection that nothing closes; what
+        is stopped is logged, as a give-back that gave up is."""
+        if not self._pending:
+            return
+        _, late = await asyncio.wait(set(self._pending), timeout=grace_s)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        if late:
+            log.error("release.abandoned", what="shutdown", pending=len(late))

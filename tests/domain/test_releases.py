@@ -61,3 +61,21 @@ async def test_background_retries_stop_after_their_bound() -> None:
     assert not release.done
     assert 2 <= release.calls < 100
     assert releases.pending == 0
+
+
+async def test_closing_stops_the_give_backs_still_waiting_after_a_grace() -> None:
+    releases, stuck, quick_one = quick(), Flaky(10_000), Flaky(2)
+    releases.later("check", stuck)
+    releases.later("send", quick_one)
+    await asyncio.wait_for(releases.close(grace_s=0.3), timeout=5)
+    assert quick_one.done  # finished within the grace
+    assert not stuck.done
+    assert releases.pending == 0  # and nothing runs on after the Redis client is gone
+    calls = stuck.calls
+    await asyncio.sleep(0.1)
+    assert stuck.calls == calls
+
+
+async def test_closing_with_nothing_pending_returns_at_once() -> None:
+    releases = quick()
+    await asyncio.wait_for(releases.close(grace_s=60), timeout=1)
