@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import msgspec
@@ -20,7 +19,6 @@ from providers import (
 )
 from providers.message_central import (
     OTP_LENGTH_RANGE,
-    MessageCentralSettings,
     MessageCentralSms,
     MessageCentralVerify,
     clamp_code_length,
@@ -40,37 +38,6 @@ from tests.providers.conftest import Clock
 TO = Msisdn("91", "9876543210")
 KEY = base64.b64encode(PASSWORD.encode()).decode()
 TEXT = "Your Acme code is 482913. It expires in 10 minutes."
-
-
-@pytest.fixture
-def fake(clock: Clock) -> FakeMessageCentral:
-    return FakeMessageCentral(clock=clock, seed=7)
-
-
-@pytest.fixture
-async def http(fake: FakeMessageCentral) -> AsyncIterator[httpx.AsyncClient]:
-    async def network(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.001)  # let concurrent callers interleave, as a real round trip does
-        return fake.handler(request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(network)) as client:
-        yield client
-
-
-@pytest.fixture
-def verify(http: httpx.AsyncClient, clock: Clock) -> Callable[..., MessageCentralVerify]:
-    def make(settings: MessageCentralSettings = SETTINGS) -> MessageCentralVerify:
-        return MessageCentralVerify(settings, http, clock=clock)
-
-    return make
-
-
-@pytest.fixture
-def sms(http: httpx.AsyncClient, clock: Clock) -> Callable[..., MessageCentralSms]:
-    def make(settings: MessageCentralSettings = SMS_SETTINGS) -> MessageCentralSms:
-        return MessageCentralSms(settings, http, clock=clock)
-
-    return make
 
 
 def params(request: httpx.Request) -> dict[str, str]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,7 +21,6 @@ from providers import (
     VerificationPending,
 )
 from providers.message_central import (
-    MessageCentralSettings,
     MessageCentralSms,
     MessageCentralVerify,
 )
@@ -30,45 +28,12 @@ from tests.fakes.message_central import (
     HTTP_STATUS,
     PASSWORD,
     SETTINGS,
-    SMS_SETTINGS,
     FakeMessageCentral,
 )
-from tests.providers.conftest import Clock
 
 TO = Msisdn("91", "9876543210")
 KEY = base64.b64encode(PASSWORD.encode()).decode()
 TEXT = "Your Acme code is 482913. It expires in 10 minutes."
-
-
-@pytest.fixture
-def fake(clock: Clock) -> FakeMessageCentral:
-    return FakeMessageCentral(clock=clock, seed=7)
-
-
-@pytest.fixture
-async def http(fake: FakeMessageCentral) -> AsyncIterator[httpx.AsyncClient]:
-    async def network(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.001)  # let concurrent callers interleave, as a real round trip does
-        return fake.handler(request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(network)) as client:
-        yield client
-
-
-@pytest.fixture
-def verify(http: httpx.AsyncClient, clock: Clock) -> Callable[..., MessageCentralVerify]:
-    def make(settings: MessageCentralSettings = SETTINGS) -> MessageCentralVerify:
-        return MessageCentralVerify(settings, http, clock=clock)
-
-    return make
-
-
-@pytest.fixture
-def sms(http: httpx.AsyncClient, clock: Clock) -> Callable[..., MessageCentralSms]:
-    def make(settings: MessageCentralSettings = SMS_SETTINGS) -> MessageCentralSms:
-        return MessageCentralSms(settings, http, clock=clock)
-
-    return make
 
 
 def envelope(code: int, message: str = "X", data: Any = None) -> dict[str, Any]:

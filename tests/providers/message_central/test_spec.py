@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
 
 import httpx
 import msgspec
@@ -32,30 +30,6 @@ from tests.fakes.message_central import (
     FakeMessageCentral,
     env,
 )
-from tests.providers.conftest import Clock
-
-
-@pytest.fixture
-def fake(clock: Clock) -> FakeMessageCentral:
-    return FakeMessageCentral(clock=clock, seed=7)
-
-
-@pytest.fixture
-async def http(fake: FakeMessageCentral) -> AsyncIterator[httpx.AsyncClient]:
-    async def network(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.001)  # let concurrent callers interleave, as a real round trip does
-        return fake.handler(request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(network)) as client:
-        yield client
-
-
-@pytest.fixture
-def sms(http: httpx.AsyncClient, clock: Clock) -> Callable[..., MessageCentralSms]:
-    def make(settings: MessageCentralSettings = SMS_SETTINGS) -> MessageCentralSms:
-        return MessageCentralSms(settings, http, clock=clock)
-
-    return make
 
 
 def params(request: httpx.Request) -> dict[str, str]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -35,29 +34,6 @@ from tests.providers.conftest import NESTED, Clock
 
 TO = Msisdn("91", "9876543210")
 OTHER = Msisdn("91", "9123456780")
-
-
-@pytest.fixture
-def fake(clock: Clock) -> FakeMessageCentral:
-    return FakeMessageCentral(clock=clock, seed=7)
-
-
-@pytest.fixture
-async def http(fake: FakeMessageCentral) -> AsyncIterator[httpx.AsyncClient]:
-    async def network(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.001)  # let concurrent callers interleave, as a real round trip does
-        return fake.handler(request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(network)) as client:
-        yield client
-
-
-@pytest.fixture
-def verify(http: httpx.AsyncClient, clock: Clock) -> Callable[..., MessageCentralVerify]:
-    def make(settings: MessageCentralSettings = SETTINGS) -> MessageCentralVerify:
-        return MessageCentralVerify(settings, http, clock=clock)
-
-    return make
 
 
 def params(request: httpx.Request) -> dict[str, str]:
