@@ -1,0 +1,186 @@
+"""Checking a code: charge an attempt first, then judge it by what the stored record says.
+
+``check`` dispatches on what the stored record says (local hash, vendor-checked, test number), never
+on the current settings, so a verification started before a settings change is checked the way it
+was sent. Every code of a valid format is charged an attempt before it is judged, a code of the
+wrong length too (judged wrong without asking anyone): answering it for free would tell anyone which
+numbers are in the middle of a login.
+
+A request that fails after it was charged (``503 store_unavailable`` on a stalled Redis, a vendor
+that cannot check) gives the charge back by its token (``releases.py``): such an answer costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import structlog
+
+from providers import CheckOutcome
+
+from ..metrics import CHECKS, RATE_LIMITED
+from .check_sources import UNLIMITED, CheckSources, SourceOutcome
+from .codes import CodeHasher
+from .dispatcher import Dispatcher
+from .errors import NotFound, RateLimited, StoreUnavailable
+from .models import CheckResult, Status
+from .phone import Phone, parse_phone
+from .policy import LiveSettings
+from .releases import Releases
+from .verification_store import CheckVerdict, FinishOutcome, TakeOutcome, VerificationStore
+
+__all__ = ("CheckFlow",)
+
+_VENDOR_OUTCOME = {
+    CheckOutcome.APPROVED: CheckVerdict.APPROVED,
+    CheckOutcome.WRONG_CODE: CheckVerdict.WRONG,
+    CheckOutcome.EXPIRED: CheckVerdict.EXPIRED,
+    CheckOutcome.LOCKED: CheckVerdict.LOCKED,
+}
+
+
+class CheckFlow:
+    """The check half of ``OtpService``; its state is set by ``OtpService.__init__``."""
+
+    store: VerificationStore
+    releases: Releases
+    dispatcher: Dispatcher
+    hasher: CodeHasher
+    sources: CheckSources | None
+
+    async def _settings(self, client: str) -> LiveSettings:
+        raise NotImplementedError
+
+    # -- check --------------------------------------------------------------------------------
+    async def check(
+        self,
+        *,
+        code: str,
+        to: str | None = None,
+        verification_id: str | None = None,
+        client: str = "",
+        source: str = "",
+    ) -> CheckResult:
+        """Only the app's own verification is found (another app's id reads as not found).
+
+        ``source`` is who is checking (``check_sources.py``): its own failures, and the number's,
+        decide whether the code is judged at all.
+        """
+        live = await self._settings(client)
+        if verification_id is not None:
+            stored = await self.store.phone_for_id(verification_id)
+            if stored is None:
+                raise NotFound("No pending verification with this id.")
+            phone = parse_phone(stored)
+        else:
+            assert to is not None
+            phone = parse_phone(to)
+        e164 = phone.e164
+        structlog.contextvars.bind_contextvars(to=phone.masked())
+        token = uuid.uuid4().hex
+        source = source if self.sources is not None else ""
+
+        async def release() -> None:  # the attempt, the number's failed-check slot, the source's slot
+            await self.store.release_check(e164, token, source=source)
+
+        async def not_a_failure() -> None:  # the source's charge landed, and this check is no failure
+            await self.releases.give_back("check", lambda: self._give_back(e164, source, token), store_down=False)
+
+        try:
+            number_limit = await self._take_source(e164, source, token, live)
+            taken = await self.store.take_attempt(
+                e164,
+                expected_id=verification_id or "",
+                limit=number_limit,
+                window_ms=live.check_limit.window_seconds * 1000,
+                token=token,
+                app=client,
+            )
+        except RateLimited:  # the source's budget refused: nothing was taken
+            raise
+        except BaseException:  # no answer: the script may still run when Redis wakes up
+            self.releases.later("check", release)
+            raise
+        if taken.outcome is not TakeOutcome.OK:  # not judged: not a failure of this source
+            await not_a_failure()
+        if taken.outcome is TakeOutcome.MISSING:
+            CHECKS.labels("not_found").inc()
+            raise NotFound("No pending verification for this number or id.")
+        if taken.outcome is TakeOutcome.BUDGET:
+            CHECKS.labels("rate_limited").inc()
+            RATE_LIMITED.labels("check_limit").inc()
+            raise RateLimited(
+                "Too many failed checks for this number.",
+                limit="check_limit",
+                retry_after_s=math.ceil(taken.wait_ms / 1000),
+            )
+        structlog.contextvars.bind_contextvars(verification_id=taken.id)
+
+        try:
+            if len(code) != taken.code_length:
+                outcome = CheckVerdict.WRONG  # cannot be right: no vendor call, no hash
+            elif taken.mode == "delegated":
+                outcome = await self._vendor_check(phone, taken.provider, code, taken.reference)
+            else:
+                valid = await self.hasher.verify(taken.code_hash, taken.id, code)
+                outcome = CheckVerdict.APPROVED if valid else CheckVerdict.WRONG
+        except BaseException as exc:  # not judged: the attempt (and the source's slot) is given back
+            await self.releases.give_back("check", release, store_down=isinstance(exc, StoreUnavailable))
+            raise
+        try:
+            result, left = await self.store.finish_check(
+                e164,
+                taken.id,
+                gen=taken.gen,
+                outcome=outcome,
+                token=token,
+                attempts_left=taken.attempts_left,
+                app=client,
+            )
+        except BaseException:  # the answer is a 503: whatever the finish did when it lands is given back
+            self.releases.later("check", release)
+            raise
+        if result not in (FinishOutcome.WRONG, FinishOutcome.DEAD):  # only a wrong code is a failure
+            await not_a_failure()
+        CHECKS.labels(result).inc()
+        structlog.contextvars.bind_contextvars(outcome=result)
+        if result is FinishOutcome.APPROVED:
+            return CheckResult(id=taken.id, to=e164, status=Status.APPROVED, valid=True)
+        if result is FinishOutcome.WRONG:
+            return CheckResult(id=taken.id, to=e164, status=Status.PENDING, valid=False, attempts_left=left)
+        if result is FinishOutcome.DEAD:
+            return CheckResult(
+                id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=left
+            )
+        raise NotFound("No pending verification for this number or id.")
+
+    async def _take_source(self, e164: str, source: str, token: str, live: LiveSettings) -> int:
+        """The number's window limit for this check (unlimited for a source with an allowance)."""
+        if self.sources is None or not source:
+            return live.check_limit.count
+        took = await self.sources.take(
+            e164,
+            source,
+            limit=live.source_check_limit.count,
+            window_ms=live.source_check_limit.window_seconds * 1000,
+            token=token,
+            allowance_ms=live.check_limit.window_seconds * 1000,
+        )
+        if took.outcome is SourceOutcome.BUDGET:
+            CHECKS.labels("rate_limited").inc()
+            RATE_LIMITED.labels("source_check_limit").inc()
+            raise RateLimited(
+                "Too many failed checks for this number from this end user.",
+                limit="source_check_limit",
+                retry_after_s=math.ceil(took.wait_ms / 1000),
+            )
+        return UNLIMITED if took.allowance else live.check_limit.count
+
+    async def _give_back(self, e164: str, source: str, token: str) -> None:
+        if self.sources is not None and source:
+            await self.sources.give_back(e164, source, token)
+
+    async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> CheckVerdict:
+        outcome = await self.dispatcher.check(provider, phone.msisdn, code, reference=reference)
+        return _VENDOR_OUTCOME[outcome]
