@@ -7,6 +7,7 @@ checked against a real reply before relying on it.
 """
 
 from .base import (
+    DEFAULT_SEND_OPTIONS,
     MAX_VENDOR_BODY_BYTES,
     Channel,
     CheckOutcome,
@@ -22,6 +23,7 @@ from .base import (
     ReceiptBatch,
     ReceiptError,
     ReceiptParser,
+    SendOptions,
     SendReceipt,
     SmsSender,
     StartedVerification,
@@ -32,6 +34,7 @@ from .base import (
 from .registry import Providers, ProviderSpec, build_providers, discover, load_vendor_settings
 
 __all__ = (
+    "DEFAULT_SEND_OPTIONS",
     "MAX_VENDOR_BODY_BYTES",
     "Channel",
     "CheckOutcome",
@@ -49,6 +52,7 @@ __all__ = (
     "ReceiptBatch",
     "ReceiptError",
     "ReceiptParser",
+    "SendOptions",
     "SendReceipt",
     "SmsSender",
     "StartedVerification",

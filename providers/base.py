@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import msgspec
 
 __all__ = (
+    "DEFAULT_SEND_OPTIONS",
     "MAX_VENDOR_BODY_BYTES",
     "Channel",
     "CheckOutcome",
@@ -47,6 +48,7 @@ __all__ = (
     "ReceiptBatch",
     "ReceiptError",
     "ReceiptParser",
+    "SendOptions",
     "SendReceipt",
     "SmsSender",
     "StartedVerification",
@@ -63,6 +65,22 @@ MAX_VENDOR_BODY_BYTES = 64 * 1024
 
 class Channel(enum.StrEnum):
     SMS = "sms"
+
+
+class SendOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """What a send may ask of the vendor beyond the text; an adapter uses what its API has.
+
+    One struct rather than one keyword per feature, so a new option does not change every adapter's
+    signature. Adapters that cannot honour an option ignore it unless the option says otherwise.
+    """
+
+    channel: Channel = Channel.SMS
+    validity_s: int | None = None  # how long the message is still worth delivering (the code's lifetime left)
+    sender_id: str | None = None  # a route's sender id, overriding the adapter's configured one
+    locale: str | None = None
+
+
+DEFAULT_SEND_OPTIONS = SendOptions()
 
 
 class Msisdn(msgspec.Struct, frozen=True):
@@ -220,7 +238,9 @@ class SmsSender(Protocol):
     name: str
     max_length: int  # longest text the vendor accepts in one request
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(
+        self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> SendReceipt:
         """Deliver ``text``; ``reference`` is our verification id, echoed by vendors that can."""
         ...
 
@@ -232,7 +252,9 @@ class VerificationProvider(Protocol):
     name: str
     code_length_range: tuple[int, int]  # the code lengths the vendor can make; settings warn outside it
 
-    async def start(self, to: Msisdn, *, code_length: int) -> StartedVerification: ...
+    async def start(
+        self, to: Msisdn, *, code_length: int, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> StartedVerification: ...
 
     async def check(self, to: Msisdn, code: str, *, reference: str) -> CheckOutcome: ...
 

@@ -55,6 +55,7 @@ import msgspec
 from . import _http
 from ._token import Grant, TokenCache
 from .base import (
+    DEFAULT_SEND_OPTIONS,
     MAX_VENDOR_BODY_BYTES,
     DeliveryStatus,
     DeliveryUpdate,
@@ -64,6 +65,7 @@ from .base import (
     ProviderRejected,
     ReceiptBatch,
     ReceiptError,
+    SendOptions,
     SendReceipt,
     VendorSettings,
 )
@@ -134,7 +136,9 @@ class ConectalineSms:
         self._tokens = TokenCache(self._login, clock=clock)  # temporary tokens only: a fixed one is never renewed
         self._secrets = (settings.api_token, settings.password, settings.email)
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(
+        self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> SendReceipt:
         form = {"configuration_name": self._settings.configuration_name, "message": text, "numbers": to.digits}
         if self._settings.api_token:
             return await self._push({**form, "api_token": self._settings.api_token}, {}, to, text)

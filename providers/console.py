@@ -13,7 +13,7 @@ from typing import TextIO
 
 import httpx
 
-from .base import Msisdn, SendReceipt, VendorSettings
+from .base import DEFAULT_SEND_OPTIONS, Msisdn, SendOptions, SendReceipt, VendorSettings
 from .registry import ProviderSpec
 
 __all__ = ("SPEC", "ConsoleSender", "ConsoleSettings")
@@ -31,7 +31,9 @@ class ConsoleSender:
         self._stream = stream
         self._ids = itertools.count(1)
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(
+        self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> SendReceipt:
         stream = self._stream or sys.stderr
         print(f"[console sms] to={to.e164} ref={reference}: {text}", file=stream, flush=True)
         return SendReceipt(provider=self.name, message_id=f"console-{next(self._ids)}")

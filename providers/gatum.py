@@ -46,6 +46,7 @@ import msgspec
 from . import _http
 from ._token import Grant, TokenCache
 from .base import (
+    DEFAULT_SEND_OPTIONS,
     DeliveryStatus,
     DeliveryUpdate,
     Msisdn,
@@ -53,6 +54,7 @@ from .base import (
     ProviderProtocolError,
     ProviderRejected,
     ReceiptBatch,
+    SendOptions,
     SendReceipt,
     VendorSettings,
 )
@@ -263,7 +265,9 @@ class GatumSender:
 
     # --- send -----------------------------------------------------------------------------------
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(
+        self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> SendReceipt:
         if len(text) > self.max_length:
             raise ProviderRejected(self.name, f"text too long ({len(text)} > {self.max_length} characters)")
         body = [

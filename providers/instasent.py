@@ -48,6 +48,7 @@ import msgspec
 
 from . import _http
 from .base import (
+    DEFAULT_SEND_OPTIONS,
     DeliveryStatus,
     DeliveryUpdate,
     Msisdn,
@@ -55,6 +56,7 @@ from .base import (
     ProviderUnavailable,
     ReceiptBatch,
     ReceiptError,
+    SendOptions,
     SendReceipt,
     VendorSettings,
 )
@@ -117,7 +119,9 @@ class InstasentSms:
         self._client = client
         self._url = f"{settings.base_url.rstrip('/')}/sms"
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(
+        self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> SendReceipt:
         payload: dict[str, Any] = {"from": self._settings.sender, "to": to.e164, "text": text}
         client_id = client_id_for(reference)
         if client_id is not None:

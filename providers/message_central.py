@@ -41,6 +41,7 @@ import msgspec
 from . import _http
 from ._token import Grant, TokenCache
 from .base import (
+    DEFAULT_SEND_OPTIONS,
     CheckOutcome,
     DeliveryStatus,
     DeliveryUpdate,
@@ -51,6 +52,7 @@ from .base import (
     ProviderRejected,
     ProviderUnavailable,
     ReceiptBatch,
+    SendOptions,
     SendReceipt,
     StartedVerification,
     VendorSettings,
@@ -290,7 +292,9 @@ class MessageCentralVerify(_Client):
 
     code_length_range = OTP_LENGTH_RANGE
 
-    async def start(self, to: Msisdn, *, code_length: int) -> StartedVerification:
+    async def start(
+        self, to: Msisdn, *, code_length: int, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> StartedVerification:
         length = clamp_code_length(code_length)
         params = {**self._number(to), "flowType": "SMS", "otpLength": str(length)}
         result = await self._request("send", "POST", SEND_PATH, params)
@@ -324,7 +328,9 @@ class MessageCentralSms(_Client):
 
     max_length = 1000  # undocumented [guess]
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(
+        self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> SendReceipt:
         s = self._settings
         params = {**self._number(to), "flowType": "SMS", "type": "SMS", "messageType": s.message_type, "message": text}
         if s.sender_id:

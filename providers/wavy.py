@@ -32,12 +32,14 @@ import msgspec
 
 from . import _http
 from .base import (
+    DEFAULT_SEND_OPTIONS,
     DeliveryStatus,
     DeliveryUpdate,
     Msisdn,
     ProviderProtocolError,
     ProviderRejected,
     ReceiptBatch,
+    SendOptions,
     SendReceipt,
     VendorSettings,
 )
@@ -106,7 +108,9 @@ class WavySender:
         self._url = f"{settings.base_url.rstrip('/')}/v1/send-sms"
         self._headers = {"UserName": settings.username, "AuthenticationToken": settings.token}
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(
+        self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
+    ) -> SendReceipt:
         if len(text) > MAX_TEXT_LENGTH:
             raise ProviderRejected(self.name, f"text too long ({len(text)} > {MAX_TEXT_LENGTH} characters)")
         body = {"destination": to.digits, "messageText": text}

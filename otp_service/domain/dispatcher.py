@@ -34,6 +34,7 @@ from typing import Protocol
 import structlog
 
 from providers import (
+    DEFAULT_SEND_OPTIONS,
     CheckOutcome,
     DeliveryStatus,
     Msisdn,
@@ -44,6 +45,7 @@ from providers import (
     ProviderRejected,
     Providers,
     ProviderUnavailable,
+    SendOptions,
 )
 
 from ..metrics import PROVIDER_ERRORS, PROVIDER_LATENCY, SENDS
@@ -128,7 +130,14 @@ class Dispatcher:
         self.breakers = breakers
 
     async def send(
-        self, order: list[str], to: Msisdn, *, reference: str, code_length: int, local: MessageDraft
+        self,
+        order: list[str],
+        to: Msisdn,
+        *,
+        reference: str,
+        code_length: int,
+        local: MessageDraft,
+        options: SendOptions = DEFAULT_SEND_OPTIONS,
     ) -> Delivered:
         """Deliver through the first provider in ``order`` that takes the message.
 
@@ -156,7 +165,7 @@ class Dispatcher:
             try:
                 if verifier is not None:
                     async with self._call(name, "start", breaker, to):
-                        started = await verifier.start(to, code_length=code_length)
+                        started = await verifier.start(to, code_length=code_length, options=options)
                     SENDS.labels(name, "accepted").inc()
                     return Delivered(
                         provider=name,
@@ -170,7 +179,7 @@ class Dispatcher:
                 assert sender is not None
                 async with self._call(name, "send", breaker, to):
                     message = local.message()
-                    receipt = await sender.send(to, message.text, reference=reference)
+                    receipt = await sender.send(to, message.text, reference=reference, options=options)
                 SENDS.labels(name, "accepted").inc()
                 return Delivered(
                     provider=name,

@@ -179,7 +179,7 @@ class FlakySender:
         self.mode = "fail"
         self.calls = 0
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(self, to: Msisdn, text: str, *, reference: str, options: object = None) -> SendReceipt:
         self.calls += 1
         if self.mode == "fail":
             raise ProviderUnavailable(self.name, "connection refused")

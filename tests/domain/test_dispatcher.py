@@ -41,7 +41,7 @@ class Sender:
         self.fails = fails
         self.texts: list[str] = []
 
-    async def send(self, to: Msisdn, text: str, *, reference: str) -> SendReceipt:
+    async def send(self, to: Msisdn, text: str, *, reference: str, options: object = None) -> SendReceipt:
         self.texts.append(text)
         if self.fails:
             raise ProviderUnavailable(self.name, "connection refused")
@@ -59,7 +59,7 @@ class Verifier:
         self.on_check: BaseException | None = None
         self.hang = False
 
-    async def start(self, to: Msisdn, *, code_length: int) -> StartedVerification:
+    async def start(self, to: Msisdn, *, code_length: int, options: object = None) -> StartedVerification:
         self.asked.append(code_length)
         return StartedVerification(provider=self.name, reference="ref-1", code_length=code_length)
 
