@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from providers import DeliveryStatus
+from providers import DeliveryStatus, SendOptions
 
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
@@ -132,8 +132,15 @@ class SendFlow:
                     code_length=len(test_code),
                 )
             else:
+                # The message is worth delivering only while the code lives (a new code gets the full TTL).
+                options = SendOptions(validity_s=live.ttl_seconds, locale=locale)
                 delivered = await self.dispatcher.send(
-                    live.providers, phone.msisdn, reference=vid, code_length=live.code_length, local=draft
+                    live.providers,
+                    phone.msisdn,
+                    reference=vid,
+                    code_length=live.code_length,
+                    local=draft,
+                    options=options,
                 )
             return await self._commit(phone, live, vid, reservation, delivered, client)
         except BaseException as exc:
