@@ -33,7 +33,9 @@ from .api.problems import EXCEPTION_HANDLERS
 from .api.request_log import RequestLog
 from .api.verifications import VerificationController
 from .api.webhooks import WebhookController
+from .console import console_handlers, console_templates
 from .devredis import RedisProcess
+from .domain.admin_sessions import AdminSessions
 from .domain.app_settings import AppSettings
 from .domain.breaker import Breakers
 from .domain.check_sources import CheckSources
@@ -44,9 +46,12 @@ from .domain.limits import SendLimiter
 from .domain.live import LiveSettingsSource
 from .domain.operations import Operations
 from .domain.policy import PolicyContext, default_settings
+from .domain.provider_health import ProviderHealth
 from .domain.redis_store import AnyRedis, RedisStore
 from .domain.service import OtpService
 from .domain.settings_store import SettingsStore
+from .domain.signin_limit import SignInLimit
+from .domain.template_preview import TemplatePreview
 from .domain.verification_store import VerificationStore
 from .domain.windows import LimitWindows
 from .http_client import make_http_client
@@ -93,6 +98,7 @@ def create_app(
         settings.webhook_secret,
         key_apps=settings.key_apps,
         public_keys=settings.public_keys,
+        admins=settings.admins,
     )
 
     @asynccontextmanager
@@ -144,6 +150,11 @@ def create_app(
             sources=CheckSources(redis_store),
         )
         app.state.operations = Operations(live, redis_store)
+        # The admin console's (otp_service.console): sessions, sign-in limit, provider health, previews.
+        app.state.admin_sessions = AdminSessions(redis_store)
+        app.state.signin_limit = SignInLimit(redis_store)
+        app.state.provider_health = ProviderHealth(service.dispatcher)
+        app.state.template_preview = TemplatePreview(live, webotp_host=settings.webotp_host)
         started = time.monotonic()
         # Names only: the client names of OTP_API_KEYS, the Redis kind (its URL may hold a password).
         structlog.get_logger("otp.service").info(
@@ -189,6 +200,7 @@ def create_app(
             HealthController,
             *([MetricsController] if settings.metrics_port is None else []),  # else on its own port (cli)
             docs_assets_router(),
+            *console_handlers(auth, settings.pepper),
         ],
         lifespan=[lifespan],
         dependencies=dependencies(auth, receipt_parsers, settings.trusted_proxy_hops),
@@ -198,6 +210,7 @@ def create_app(
         plugins=[tracing.plugin] if tracing is not None else [],
         openapi_config=openapi_config(__version__),
         request_max_body_size=settings.max_body_bytes,
+        template_config=console_templates(auth),
         debug=False,
     )
     # Outside routing, so the router's own 404s and 405s get a request id and a log line too, and

@@ -22,7 +22,16 @@ from .config.problems import ConfigErrors, Problems, SettingsError
 from .config.secret_files import read_secret_files
 from .config.settings_file import live_baseline
 from .config.strength import weak_secrets
-from .config.values import OTEL_MISSING, api_keys, log_level, number, otel_installed, redis_url, webotp_host
+from .config.values import (
+    OTEL_MISSING,
+    admin_tokens,
+    api_keys,
+    log_level,
+    number,
+    otel_installed,
+    redis_url,
+    webotp_host,
+)
 from .domain.policy import LiveSettings
 
 __all__ = ("ConfigErrors", "Settings", "SettingsError", "load_settings")
@@ -60,6 +69,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1  # OTP_WORKERS, set by `serve --workers`: reported in the start-up line
     generated: dict[str, str] = msgspec.field(default_factory=dict)  # dev: what was generated, to print once
     warnings: list[str] = msgspec.field(default_factory=list)  # weak but accepted values, logged at start-up
+    # OTP_ADMIN_TOKENS (name -> secret) with OTP_ADMIN_TOKEN as "admin": who may use /v1/admin and /admin.
+    admins: dict[str, str] = msgspec.field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print secrets, whatever prints the settings
         return f"Settings(env={self.env!r}, providers={self.providers!r}, vendors={sorted(self.vendors)!r})"
@@ -81,6 +92,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Everything that must never appear in a log line (used by the log redactor)."""
         values = [*self.api_keys.values(), self.pepper.decode(errors="ignore")]
         values += [v for v in (self.admin_token, self.webhook_secret) if v]
+        values += list(self.admins.values())
         for vendor in self.vendors.values():
             values += vendor.secrets()
         return [v for v in values if v]  # every length: the redactor decides how to match short ones
@@ -221,7 +233,16 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     metrics_port = whole("OTP_METRICS_PORT", 0, 1, 65535) or None
     admin_token = environ.get("OTP_ADMIN_TOKEN") or None
     webhook_secret = environ.get("OTP_WEBHOOK_SECRET") or None
-    weak = weak_secrets(api_keys=keys or {}, admin_token=admin_token, webhook_secret=webhook_secret, pepper=pepper)
+    no_admins: dict[str, str] = {}
+    admins = problems.value(no_admins, lambda: admin_tokens(environ.get("OTP_ADMIN_TOKENS", ""), admin_token))
+    named = {name: secret for name, secret in admins.items() if secret != admin_token}
+    weak = weak_secrets(
+        api_keys=keys or {},
+        admin_token=admin_token,
+        webhook_secret=webhook_secret,
+        pepper=pepper,
+        admin_tokens=named,
+    )
     warnings: list[str] = []
     for message in weak:  # refused in production, only pointed out in development
         if dev:
@@ -262,4 +283,5 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         otel_service_name=environ.get("OTEL_SERVICE_NAME") or "otp-service",
         metrics_port=metrics_port,
         generated=generated,
+        admins=admins,
     )

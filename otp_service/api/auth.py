@@ -43,16 +43,22 @@ class Authenticator:
         *,
         key_apps: Mapping[str, str] | None = None,
         public_keys: Collection[str] = (),
+        admins: Mapping[str, str] | None = None,
     ) -> None:
         self._clients = [(name, _digest(secret)) for name, secret in api_keys.items()]
         self._apps = {name: (key_apps or {}).get(name, name) for name in api_keys}
         self._public = frozenset(public_keys)
-        self._admin = _digest(admin_token) if admin_token else None
+        # Named admins (OTP_ADMIN_TOKENS); the single OTP_ADMIN_TOKEN is the admin called "admin".
+        named = dict(admins) if admins is not None else ({"admin": admin_token} if admin_token else {})
+        self._admins = [(name, _digest(secret)) for name, secret in named.items()]
         self._webhook = _digest(webhook_secret) if webhook_secret else None
 
     @property
     def admin_enabled(self) -> bool:
-        return self._admin is not None
+        return bool(self._admins)
+
+    def admin_names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self._admins)
 
     def client_for(self, token: str | None) -> str | None:
         digest = _digest(token or "")
@@ -78,9 +84,16 @@ class Authenticator:
         return key in self._public
 
     def is_admin(self, token: str | None) -> bool:
-        if self._admin is None or token is None:
-            return False
-        return hmac.compare_digest(_digest(token), self._admin)
+        return self.admin_for(token) is not None
+
+    def admin_for(self, token: str | None) -> str | None:
+        """The name of the admin whose token this is (every token compared, whichever matches)."""
+        digest = _digest(token or "")
+        found = None
+        for name, expected in self._admins:
+            if hmac.compare_digest(digest, expected) and token is not None:
+                found = name
+        return found
 
     def webhook_secret_ok(self, secret: str) -> bool:
         if self._webhook is None:
@@ -132,8 +145,9 @@ class AccessGuard:
     def _admin(self, token: str | None) -> str:
         if not self._auth.admin_enabled:
             raise ProblemException(ProblemCode.NOT_FOUND, "No such resource.")
-        if self._auth.is_admin(token):
-            return "admin"
+        admin = self._auth.admin_for(token)
+        if admin is not None:
+            return admin
         if self._auth.client_for(token) is not None:
             raise ProblemException(ProblemCode.FORBIDDEN, "This API key may not use admin endpoints.")
         raise ProblemException(ProblemCode.UNAUTHORIZED, "A valid admin token is required.", headers=_CHALLENGE)

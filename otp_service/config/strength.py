@@ -24,7 +24,12 @@ def new_secret() -> str:
 
 
 def weak_secrets(
-    *, api_keys: Mapping[str, str], admin_token: str | None, webhook_secret: str | None, pepper: str
+    *,
+    api_keys: Mapping[str, str],
+    admin_token: str | None,
+    webhook_secret: str | None,
+    pepper: str,
+    admin_tokens: Mapping[str, str] | None = None,
 ) -> list[str]:
     """One message per secret that is too short, naming its variable (and client), never its value."""
     found = [
@@ -35,6 +40,11 @@ def weak_secrets(
     for name, value in (("OTP_ADMIN_TOKEN", admin_token), ("OTP_WEBHOOK_SECRET", webhook_secret)):
         if value and len(value) < MIN_SECRET_CHARS:
             found.append(f"{name}: shorter than {MIN_SECRET_CHARS} characters; {_HINT}")
+    found += [
+        f"OTP_ADMIN_TOKENS: the secret of admin {name!r} is shorter than {MIN_SECRET_CHARS} characters; {_HINT}"
+        for name, secret in (admin_tokens or {}).items()
+        if len(secret) < MIN_SECRET_CHARS
+    ]
     if pepper and len(pepper.encode()) < MIN_PEPPER_BYTES:
         found.append(f"OTP_PEPPER: shorter than {MIN_PEPPER_BYTES} bytes; {_HINT}")
     return found

@@ -15,6 +15,7 @@ __all__ = (
     "LOG_LEVELS",
     "OTEL_MISSING",
     "ApiKey",
+    "admin_tokens",
     "api_keys",
     "log_level",
     "number",
@@ -87,6 +88,38 @@ def api_keys(raw: str) -> list[ApiKey]:
         count = sum(key.app == app for key in keys)
         keys.append(ApiKey(f"{app}#{count + 1}" if count else app, app, secret, public))
     return keys
+
+
+_ADMIN = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
+
+
+def admin_tokens(raw: str, legacy: str | None) -> dict[str, str]:
+    """``OTP_ADMIN_TOKENS=name:secret,...`` plus the single ``OTP_ADMIN_TOKEN`` as ``admin``.
+
+    Each admin has a name of their own, so the audit log says who changed what; errors say which
+    entry, never which secret.
+    """
+    admins: dict[str, str] = {}
+    for index, entry in enumerate(filter(None, (e.strip() for e in raw.split(","))), start=1):
+        name, sep, secret = entry.partition(":")
+        if not sep or not secret:
+            raise SettingsError(f"OTP_ADMIN_TOKENS: entry {index} is not name:secret")
+        if not _ADMIN.fullmatch(name):
+            raise SettingsError(
+                f"OTP_ADMIN_TOKENS: entry {index} has an invalid name (lower-case letters, digits, _.-; 32 at most)"
+            )
+        if name in admins:
+            raise SettingsError(f"OTP_ADMIN_TOKENS: entry {index} repeats the name {name!r}")
+        if secret in admins.values():
+            raise SettingsError(f"OTP_ADMIN_TOKENS: entry {index} reuses another admin's secret")
+        admins[name] = secret
+    if legacy:
+        if "admin" in admins:
+            raise SettingsError("OTP_ADMIN_TOKENS: names 'admin', which OTP_ADMIN_TOKEN already is; drop one of them")
+        if legacy in admins.values():
+            raise SettingsError("OTP_ADMIN_TOKENS: an entry reuses the secret of OTP_ADMIN_TOKEN")
+        admins["admin"] = legacy
+    return admins
 
 
 def redis_url(url: str) -> str:

@@ -12,7 +12,8 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   id to ours (for delivery receipts); ``otp:{client:<name>}:sends`` and ``otp:{ip:<addr>}:sends`` are
   the per-client and per-IP windows (with their own ``tk:<token>`` markers); ``otp:{settings}:*`` holds
   the live settings, each app's overrides (``app:<name>``) and their audit log; ``otp:{ready}`` is
-  only read, by the readiness probe.
+  only read, by the readiness probe. ``otp:{session:<sha256>}`` is an admin console session and
+  ``otp:{signin}:*`` its sign-in windows.
 
 Charges are token-based and can be given back safely at any time. Every request draws a random token;
 the script that charges a window slot or an attempt records it, and the script that gives it back
@@ -88,6 +89,7 @@ class Scripts:
     idem_abort: AsyncScript
     settings_cas: AsyncScript
     take_source: AsyncScript
+    signin_attempt: AsyncScript
 
     @classmethod
     def register(cls, redis: AnyRedis) -> Scripts:
@@ -162,6 +164,14 @@ class Keys:
     def app_settings(self, app: str) -> str:
         """An app's overrides of the live settings (on the settings slot, next to the audit log)."""
         return f"{self.prefix}:{{settings}}:app:{app}"
+
+    def admin_session(self, digest: str) -> str:
+        """A console session, by the SHA-256 of its cookie value (``admin_sessions.py``)."""
+        return f"{self.prefix}:{{session:{digest}}}"
+
+    def signin_window(self, ip: str | None) -> str:
+        """Console sign-in attempts from one address (or from all, ``None``), on one slot together."""
+        return f"{self.prefix}:{{signin}}:" + (f"ip:{ip}" if ip is not None else "all")
 
 
 class RedisStore:
