@@ -56,9 +56,9 @@ class TemplatePages(Controller):
         self, request: Request[Any, Any, Any], operations: NamedDependency[Operations], admin: NamedDependency[str]
     ) -> Template | Redirect:
         form = await request.form()
-        locales = [str(v).strip() for v in form.getall("locale")]
-        texts = [str(v) for v in form.getall("text")]
-        removed = {str(v) for v in form.getall("remove")}
+        locales = [str(v).strip() for v in form.getall("locale", [])]
+        texts = [str(v) for v in form.getall("text", [])]
+        removed = {str(v) for v in form.getall("remove", [])}
         rows: list[dict[str, Any]] = []
         templates: dict[str, str] = {}
         for locale, text in zip(locales, texts, strict=False):
@@ -94,7 +94,7 @@ class TemplatePages(Controller):
         self, request: Request[Any, Any, Any], template_preview: NamedDependency[TemplatePreview]
     ) -> Template:
         form = await request.form()
-        locales, texts = form.getall("locale"), form.getall("text")
+        locales, texts = form.getall("locale", []), form.getall("text", [])
         try:
             index = int(str(form.get("row", ""))) - 1
             locale, text = str(locales[index]).strip() or "en", str(texts[index])
