@@ -2,7 +2,8 @@
 behind a real uvicorn socket and the suite's real Redis.
 
 The browser is the system's (``/usr/bin/chromium``, installed by ``.ci/run``); Playwright never
-downloads one. Each test gets a fresh browser context (no cookies), signed in or not as it needs.
+downloads one. The tests run on the session's event loop, where the one browser lives (``pytestmark`` in each test
+module). Each test gets a fresh browser context (no cookies), signed in or not as it needs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from redis.asyncio import Redis
 
@@ -50,8 +52,9 @@ async def console_url(console_settings: Settings, redis: Redis, vendors: Vendors
         thread.stop()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the session (its start is the slow part); every test has its own context."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -60,7 +63,7 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def context(browser: Browser, console_url: str) -> AsyncIterator[BrowserContext]:
     made = await browser.new_context(base_url=console_url, viewport={"width": 1200, "height": 900})
     try:
@@ -69,7 +72,7 @@ async def context(browser: Browser, console_url: str) -> AsyncIterator[BrowserCo
         await made.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(context: BrowserContext) -> Page:
     return await context.new_page()
 

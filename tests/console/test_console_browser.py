@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.conftest import API_KEY, CLIENT, PEPPER, WEBHOOK_SECRET, Vendors, code_in
 from tests.console.conftest import ALICE, BOB, SCREENSHOTS, SignIn
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NUMBER = "+34600100200"
 TEST_NUMBER = "+34600999888"

@@ -1,0 +1,155 @@
+"""The admin console over plain HTTP, on a single Redis and on a cluster: named admins in the audit
+log, the session cookie and its end, CSRF, the sign-in limits, and no console without admins.
+(What a browser does with the pages is in tests/console.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.api.conftest import Backend
+from tests.conftest import ADMIN, Vendors, build_app, make_settings
+
+ALICE = "alice-admin-token-0123456789"
+BOB = "bob-admin-token-0123456789ab"
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+Console = Callable[..., Any]
+
+
+@pytest.fixture
+def console(redis_backend: Backend, redis: object, vendors: Vendors) -> Console:
+    """A client of an app with named admins, over https (the session cookie is Secure)."""
+
+    @asynccontextmanager
+    async def make(**env: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+        settings = make_settings(OTP_REDIS_URL=redis_backend.url, OTP_ADMIN_TOKENS=f"alice:{ALICE},bob:{BOB}", **env)
+        async with AsyncTestClient(build_app(settings, vendors), base_url="https://console.test") as client:
+            yield client
+
+    return make
+
+
+async def csrf(client: AsyncTestClient[Litestar], path: str = "/admin/signin") -> str:
+    page = await client.get(path)
+    found = _CSRF.search(page.text)
+    assert found, "no CSRF input in the page"
+    return found.group(1)
+
+
+async def sign_in(client: AsyncTestClient[Litestar], token: str = ALICE, **headers: str) -> Any:
+    return await client.post(
+        "/admin/signin",
+        data={"token": token, "_csrf_token": await csrf(client)},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+async def test_a_named_admin_token_is_named_in_the_audit_log_of_the_api(console: Console) -> None:
+    async with console() as client:
+        changed = await client.patch(
+            "/v1/admin/settings", json={"code_length": 7}, headers={"Authorization": f"Bearer {BOB}"}
+        )
+        assert changed.status_code == 200, changed.text
+        await client.patch("/v1/admin/settings", json={"code_length": 8}, headers=ADMIN)
+        audit = (await client.get("/v1/admin/audit", headers=ADMIN)).json()
+    assert [(e["admin"], e["new"]) for e in audit[:2]] == [("admin", 8), ("bob", 7)]
+
+
+async def test_signing_in_sets_a_secure_httponly_strict_session_cookie_for_admin_only(console: Console) -> None:
+    async with console() as client:
+        response = await sign_in(client)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/settings"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("otp_admin="))
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite", "path"} <= attributes
+    assert "samesite=strict" in cookie.lower() and "Path=/admin;" in cookie
+    assert ALICE not in cookie
+
+
+async def test_a_console_change_is_audited_under_the_admins_name(console: Console) -> None:
+    async with console() as client:
+        await sign_in(client, BOB)
+        token = await csrf(client, "/admin/settings")
+        form = {
+            "_csrf_token": token,
+            "code_length": "6",
+            "ttl_seconds": "300",
+            "max_attempts": "5",
+            "resend_cooldown_seconds": "30",
+            "brand": "Acme",
+            "providers": "gatum",
+            **{f"{w}.{p}": v for w, c, s in _WINDOWS for p, v in (("count", c), ("window_seconds", s))},
+        }
+        saved = await client.post("/admin/settings", data=form, follow_redirects=False)
+        assert saved.status_code == 303, saved.text
+        audit = (await client.get("/v1/admin/audit", headers=ADMIN)).json()
+    assert [(e["admin"], e["field"], e["new"]) for e in audit] == [("bob", "ttl_seconds", 300)]
+
+
+_WINDOWS = [
+    ("send_limit", "5", "600"),
+    ("check_limit", "10", "3600"),
+    ("source_check_limit", "5", "86400"),
+    ("client_limit", "1000", "60"),
+    ("ip_limit", "30", "600"),
+]
+
+
+async def test_signing_out_ends_the_session_for_a_copied_cookie_too(console: Console) -> None:
+    async with console() as client:
+        await sign_in(client)
+        session = client.cookies.get("otp_admin")
+        assert (await client.get("/admin/settings", follow_redirects=False)).status_code == 200
+        token = await csrf(client, "/admin/settings")
+        out = await client.post("/admin/signout", data={"_csrf_token": token}, follow_redirects=False)
+        assert out.status_code == 303
+        client.cookies.set("otp_admin", session or "", domain="console.test", path="/admin")
+        again = await client.get("/admin/settings", follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"] == "/admin/signin"
+
+
+async def test_a_page_without_a_session_sends_the_browser_to_sign_in(console: Console) -> None:
+    async with console() as client:
+        page = await client.get("/admin/providers", follow_redirects=False)
+        fragment = await client.get("/admin/audit", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert (page.status_code, page.headers["location"]) == (303, "/admin/signin")
+    assert fragment.headers["hx-redirect"] == "/admin/signin"
+
+
+async def test_a_post_without_the_csrf_token_is_refused_even_when_signed_in(console: Console) -> None:
+    async with console() as client:
+        await sign_in(client)
+        response = await client.post("/admin/settings", data={"code_length": "8"})
+        signin = await client.post("/admin/signin", data={"token": ALICE})
+        audit = (await client.get("/v1/admin/audit", headers=ADMIN)).json()
+    assert response.status_code == 403
+    assert signin.status_code == 403  # a login CSRF is refused too
+    assert audit == []
+
+
+async def test_sign_in_attempts_are_limited_for_everybody_at_once(console: Console) -> None:
+    async with console(OTP_TRUSTED_PROXY_HOPS="1") as client:
+        for n in range(100):
+            response = await sign_in(
+                client, "wrong-0123456789-0123456789", **{"X-Forwarded-For": f"10.0.{n // 250}.{n % 250}"}
+            )
+            assert response.status_code == 401
+        refused = await sign_in(client, ALICE, **{"X-Forwarded-For": "10.9.9.9"})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+
+
+async def test_there_is_no_console_without_admins(app_with: Callable[..., Any]) -> None:
+    async with app_with(OTP_ADMIN_TOKEN=None) as client:
+        assert (await client.get("/admin/signin")).status_code == 404
+        assert (await client.get("/admin/static/htmx.min.js")).status_code == 404
