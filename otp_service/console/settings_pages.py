@@ -106,10 +106,9 @@ class SettingsPages(Controller):
     ) -> Template:
         apps = []
         for name, keys in sorted(auth.apps().items()):
-            overridden = await app_settings.overrides(name)
-            apps.append(
-                {"name": name, "api_keys": [{"name": k, "public": p} for k, p in keys], "overridden": sorted(overridden)}
-            )
+            overridden = sorted(await app_settings.overrides(name))
+            api_keys = [{"name": key, "public": public} for key, public in keys]
+            apps.append({"name": name, "api_keys": api_keys, "overridden": overridden})
         return page(request, "apps.html", title="Apps", active="/admin/apps", apps=apps)
 
     @get("/apps/{app:str}")
