@@ -33,7 +33,7 @@ from .api.problems import EXCEPTION_HANDLERS
 from .api.request_log import RequestLog
 from .api.verifications import VerificationController
 from .api.webhooks import WebhookController
-from .console import console_handlers, console_templates
+from .console import SecurityHeaders, console_handlers, console_templates
 from .devredis import RedisProcess
 from .domain.admin_sessions import AdminSessions
 from .domain.app_settings import AppSettings
@@ -214,6 +214,7 @@ def create_app(
         debug=False,
     )
     # Outside routing, so the router's own 404s and 405s get a request id and a log line too, and
-    # oversized headers are refused before any route (and logged).
-    app.asgi_handler = RequestLog(HeaderLimit(app.asgi_handler))
+    # oversized headers are refused before any route (and logged); the console's pages get their
+    # security headers even when Litestar answers for them (a CSRF refusal, a 404 under /admin).
+    app.asgi_handler = RequestLog(HeaderLimit(SecurityHeaders(app.asgi_handler)))
     return app

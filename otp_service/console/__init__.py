@@ -25,7 +25,7 @@ from .signin import SignInController
 from .status_pages import StatusPages
 from .template_pages import TemplatePages
 
-__all__ = ("console_handlers", "console_templates")
+__all__ = ("SecurityHeaders", "console_handlers", "console_templates")
 
 _HERE = Path(__file__).parent
 
@@ -38,7 +38,7 @@ def console_handlers(auth: Authenticator, pepper: bytes) -> list[ControllerRoute
         path="/",
         route_handlers=[SignInController, SettingsPages, TemplatePages, StatusPages],
         guards=[SessionGuard(auth)],
-        middleware=[SecurityHeaders, csrf_middleware(pepper)],
+        middleware=[csrf_middleware(pepper)],
         dependencies=console_dependencies(),
         exception_handlers={SignInRequired: sign_in_required},
         include_in_schema=False,
@@ -46,7 +46,6 @@ def console_handlers(auth: Authenticator, pepper: bytes) -> list[ControllerRoute
     static = create_static_files_router(
         path="/admin/static",
         directories=[_HERE / "static"],
-        middleware=[SecurityHeaders],
         include_in_schema=False,
         name="console_static",
     )

@@ -54,13 +54,18 @@ _HEADERS = {
 
 
 class SecurityHeaders:
-    """Sets the headers above on every response of the console, error pages included."""
+    """Sets the headers above on every response under ``/admin``, error answers included.
+
+    A plain ASGI wrapper around the whole app (like the request log), not a route middleware: a
+    refusal raised by the CSRF middleware is answered by Litestar's exception handling, outside any
+    route middleware, and must carry the headers too.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != ScopeType.HTTP or not (scope["path"] + "/").startswith(PATH + "/"):
             await self.app(scope, receive, send)
             return
 

@@ -45,7 +45,8 @@ class TemplatePreview:
         except msgspec.ValidationError as exc:
             return Preview(text="", encoding=None, segments=0, characters=0, error=_plain(str(exc)))
         except ValidationFailed as exc:
-            return Preview(text="", encoding=None, segments=0, characters=0, error=exc.detail)
+            error = exc.errors[0]["message"] if exc.errors and "message" in exc.errors[0] else exc.detail
+            return Preview(text="", encoding=None, segments=0, characters=0, error=error)
         message = render(
             settings, sample_code(settings.code_length), locale=locale, app_hash=None, webotp_host=self._webotp_host
         )

@@ -133,6 +133,7 @@ async def test_a_post_without_the_csrf_token_is_refused_even_when_signed_in(cons
         signin = await client.post("/admin/signin", data={"token": ALICE})
         audit = (await client.get("/v1/admin/audit", headers=ADMIN)).json()
     assert response.status_code == 403
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")  # the refusal too
     assert signin.status_code == 403  # a login CSRF is refused too
     assert audit == []
 
