@@ -14,7 +14,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import Backend
-from tests.conftest import ADMIN, Vendors, build_app, make_settings
+from tests.api.helpers import send
+from tests.conftest import ADMIN, Vendors, build_app, code_in, make_settings
 
 ALICE = "alice-admin-token-0123456789"
 BOB = "bob-admin-token-0123456789ab"
@@ -154,3 +155,29 @@ async def test_there_is_no_console_without_admins(app_with: Callable[..., Any]) 
     async with app_with(OTP_ADMIN_TOKEN=None) as client:
         assert (await client.get("/admin/signin")).status_code == 404
         assert (await client.get("/admin/static/htmx.min.js")).status_code == 404
+
+
+async def test_an_app_override_set_in_the_console_applies_to_that_apps_sends_and_an_empty_input_removes_it(
+    console: Console, vendors: Vendors
+) -> None:
+    async with console() as client:
+        await sign_in(client)
+        token = await csrf(client, "/admin/apps/web")
+        saved = await client.post(
+            "/admin/apps/web", data={"_csrf_token": token, "code_length": "8"}, follow_redirects=False
+        )
+        assert saved.status_code == 303, saved.text
+        assert (await send(client)).status_code == 201
+        assert len(code_in(vendors.last_text())) == 8
+        bad = await client.post("/admin/apps/web", data={"_csrf_token": token, "code_length": "eight"})
+        assert bad.status_code == 422
+        assert 'data-testid="error-code_length">a whole number is required<' in bad.text
+        cleared = await client.post("/admin/apps/web", data={"_csrf_token": token}, follow_redirects=False)
+        assert cleared.status_code == 303
+        overrides = (await client.get("/v1/admin/apps/web/settings", headers=ADMIN)).json()["overridden"]
+        audit = (await client.get("/v1/admin/audit", headers=ADMIN)).json()
+    assert overrides == {}
+    assert [(e["admin"], e["field"], e["new"]) for e in audit] == [
+        ("alice", "apps.web.code_length", 6),
+        ("alice", "apps.web.code_length", 8),
+    ]
