@@ -127,6 +127,8 @@ def dev(host: str, port: int, data_dir: Path) -> None:
             click.echo(f"  API key        {generated['OTP_API_KEYS'].split(':', 1)[1]}   (client 'dev')", err=True)
         if "OTP_ADMIN_TOKEN" in generated:
             click.echo(f"  admin token    {generated['OTP_ADMIN_TOKEN']}", err=True)
+        if settings.admins:
+            click.echo(f"  admin console  http://{host}:{port}/admin  (sign in with an admin token)", err=True)
         click.echo(f"  (generated secrets are kept in {data_dir / 'dev-secrets.json'})", err=True)
         uvicorn.run(app, host=host, port=port, http=CappedHttpToolsProtocol, timeout_graceful_shutdown=10, **_UVICORN)
     finally:

@@ -180,3 +180,21 @@ async def test_no_page_shows_a_code_a_secret_or_a_whole_number(
         assert shown == [], f"{path} shows {len(shown)} secret(s)"
     await page.click("text=Audit log")
     await expect(page.get_by_test_id("audit")).to_contain_text("+34******888")
+
+
+async def test_the_audit_log_filters_by_admin_and_field_as_the_admin_picks(sign_in: SignIn) -> None:
+    page = await sign_in()
+    await page.fill("#f-code_length", "7")
+    await page.fill("#f-brand", "Bank")
+    await page.click("text=Save settings")
+    await page.click("text=Audit log")
+    rows = page.get_by_test_id("audit").locator("tbody tr")
+    await expect(rows).to_have_count(2)
+    await page.select_option("#f-admin", "bob")
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("No changes match.")
+    await expect(page).to_have_url(re.compile(r"admin=bob"))
+    await page.select_option("#f-admin", "alice")
+    await page.fill("#f-field", "brand")
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text('"Bank"')
