@@ -181,3 +181,19 @@ async def test_an_app_override_set_in_the_console_applies_to_that_apps_sends_and
         ("alice", "apps.web.code_length", 6),
         ("alice", "apps.web.code_length", 8),
     ]
+
+
+async def test_the_providers_page_shows_an_open_breaker_and_the_failures_that_opened_it(
+    console: Console, vendors: Vendors
+) -> None:
+    async with console(OTP_PROVIDERS="gatum,wavy") as client:
+        await sign_in(client)
+        before = await client.get("/admin/providers")
+        vendors.gatum.fail_with_status = 503
+        for n in range(5):
+            assert (await send(client, to=f"+3460010030{n}")).status_code == 201  # wavy delivered each
+        after = await client.get("/admin/providers")
+    assert re.search(r'<code>gatum</code></td><td>sms</td>\s*<td class="state-closed">closed</td>', before.text)
+    assert re.search(r'<code>gatum</code></td><td>sms</td>\s*<td class="state-open">open</td>', after.text)
+    assert re.search(r"unavailable \d+", after.text)
+    assert "+3460010030" not in after.text
