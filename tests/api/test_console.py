@@ -30,7 +30,8 @@ def console(redis_backend: Backend, redis: object, vendors: Vendors) -> Console:
 
     @asynccontextmanager
     async def make(**env: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
-        settings = make_settings(OTP_REDIS_URL=redis_backend.url, OTP_ADMIN_TOKENS=f"alice:{ALICE},bob:{BOB}", **env)
+        env = {"OTP_ADMIN_TOKENS": f"alice:{ALICE},bob:{BOB}", **env}
+        settings = make_settings(OTP_REDIS_URL=redis_backend.url, **env)
         async with AsyncTestClient(build_app(settings, vendors), base_url="https://console.test") as client:
             yield client
 
@@ -197,3 +198,13 @@ async def test_the_providers_page_shows_an_open_breaker_and_the_failures_that_op
     assert re.search(r'<code>gatum</code></td><td>sms</td>\s*<td class="state-open">open</td>', after.text)
     assert re.search(r"unavailable \d+", after.text)
     assert "+3460010030" not in after.text
+
+
+async def test_removing_an_admin_from_the_configuration_ends_their_sessions(console: Console) -> None:
+    async with console() as client:
+        await sign_in(client, BOB)
+        session = client.cookies.get("otp_admin") or ""
+    async with console(OTP_ADMIN_TOKENS=f"alice:{ALICE}") as client:
+        client.cookies.set("otp_admin", session, domain="console.test", path="/admin")
+        page = await client.get("/admin/settings", follow_redirects=False)
+    assert (page.status_code, page.headers["location"]) == (303, "/admin/signin")
