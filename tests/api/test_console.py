@@ -208,3 +208,65 @@ async def test_removing_an_admin_from_the_configuration_ends_their_sessions(cons
         client.cookies.set("otp_admin", session, domain="console.test", path="/admin")
         page = await client.get("/admin/settings", follow_redirects=False)
     assert (page.status_code, page.headers["location"]) == (303, "/admin/signin")
+
+
+async def test_a_template_without_a_locale_or_with_a_bad_placeholder_is_pointed_out_and_nothing_saved(
+    console: Console,
+) -> None:
+    async with console() as client:
+        await sign_in(client)
+        token = await csrf(client, "/admin/templates")
+
+        async def save(*rows: tuple[str, str], remove: str = "") -> Any:
+            form: dict[str, Any] = {
+                "_csrf_token": token,
+                "locale": [r[0] for r in rows],
+                "text": [r[1] for r in rows],
+                **({"remove": remove} if remove else {}),
+            }
+            return await client.post("/admin/templates", data=form, follow_redirects=False)
+
+        no_locale = await save(("en", "Code {code}"), ("", "Código {code}"))
+        bad = await save(("en", "Code {code}"), ("de", "Code {code} {pin}"))
+        twice = await save(("en", "Code {code}"), ("fr", "Code {code}"), ("fr", "Code: {code}"))
+        no_en = await save(("en", "Code {code}"), remove="en")
+        removed = await save(("en", "Code {code}"), ("es", "Código {code}"), remove="es")
+        templates = (await client.get("/v1/admin/settings", headers=ADMIN)).json()["templates"]
+    assert no_locale.status_code == 422 and "a locale is required" in no_locale.text
+    assert bad.status_code == 422 and "unknown placeholders: pin" in bad.text
+    assert twice.status_code == 422 and "this locale is listed twice" in twice.text
+    assert no_en.status_code == 422 and "an &#39;en&#39; template is required" in no_en.text
+    assert removed.status_code == 303
+    assert templates == {"en": "Code {code}"}
+
+
+async def test_test_numbers_are_added_checked_and_removed_without_showing_number_or_code(console: Console) -> None:
+    number = "+34600999777"
+    async with console() as client:
+        await sign_in(client)
+        token = await csrf(client, "/admin/test-numbers")
+        bad_number = await client.post(
+            "/admin/test-numbers", data={"_csrf_token": token, "number": "12", "code": "1234"}
+        )
+        bad_code = await client.post(
+            "/admin/test-numbers", data={"_csrf_token": token, "number": number, "code": "12x"}
+        )
+        added = await client.post(
+            "/admin/test-numbers",
+            data={"_csrf_token": token, "number": number, "code": "987654"},
+            follow_redirects=False,
+        )
+        listed = await client.get("/admin/test-numbers")
+        ref = re.search(r'name="ref" value="([0-9a-f]+)"', listed.text)
+        assert ref is not None
+        removed = await client.post(
+            "/admin/test-numbers/remove", data={"_csrf_token": token, "ref": ref.group(1)}, follow_redirects=False
+        )
+        numbers = (await client.get("/v1/admin/settings", headers=ADMIN)).json()["test_numbers"]
+    assert bad_number.status_code == 422 and "keys must be phone numbers in international form" in bad_number.text
+    assert bad_code.status_code == 422 and 'data-testid="error-code">4 to 10 digits<' in bad_code.text
+    assert "12x" not in bad_code.text
+    assert added.status_code == 303
+    assert "+34******777" in listed.text and number not in listed.text and "987654" not in listed.text
+    assert removed.status_code == 303
+    assert numbers == {}
