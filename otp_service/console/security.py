@@ -69,11 +69,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        static = scope["path"].startswith(PATH + "/static/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in _HEADERS.items():
                     headers[name] = value
+                if static:  # htmx and the stylesheet: the same for everyone, cached for a day
+                    headers["cache-control"] = "public, max-age=86400"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -270,3 +270,15 @@ async def test_test_numbers_are_added_checked_and_removed_without_showing_number
     assert "+34******777" in listed.text and number not in listed.text and "987654" not in listed.text
     assert removed.status_code == 303
     assert numbers == {}
+
+
+async def test_pages_are_never_cached_and_the_vendored_htmx_is(console: Console) -> None:
+    async with console() as client:
+        signin = await client.get("/admin/signin")
+        htmx = await client.get("/admin/static/htmx.min.js")
+    assert signin.headers["cache-control"] == "no-store"
+    assert signin.headers["x-frame-options"] == "DENY"
+    assert htmx.status_code == 200
+    assert htmx.headers["content-type"].startswith("text/javascript")
+    assert htmx.headers["cache-control"] == "public, max-age=86400"
+    assert htmx.text.startswith("var htmx=function()")
