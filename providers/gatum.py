@@ -12,9 +12,9 @@ https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`pro
   (``GATUM_ACCESS_TOKEN``) skips the login; when it is refused the adapter logs in with
   username/password if those are configured too, else it fails with :class:`ProviderAuthError`.
 * ``/v1/send`` takes a JSON *array* of messages; we always send one message to one number, in
-  international digits without ``+``. ``lifetime`` is deliberately omitted: the documented default is
-  86400 s, the accepted range is not documented, and a value the vendor refuses would break every send;
-  a late SMS only carries a code that fails the check. Revisit once the range is known.
+  international digits without ``+``. ``lifetime`` (seconds, default 86400 [code, vendor SDKs]) is the
+  code's remaining lifetime, so a late SMS is dropped by Gatum rather than delivering a dead code. The
+  range is not documented: the value is kept within 60..86400 s [guess: the default is the ceiling].
 * The success body is a [guess] (seen only through a third-party wrapper):
   ``{"status": true, "data": [{"sending": {"details": {"sentID": 123}}}]}``. Only ``status`` is
   required; ``sentID`` is searched for anywhere under ``data`` and a missing one gives
@@ -45,6 +45,7 @@ import msgspec
 
 from . import _http
 from ._token import Grant, TokenCache
+from ._validity import validity_in
 from .base import (
     DEFAULT_SEND_OPTIONS,
     DeliveryStatus,
@@ -68,6 +69,8 @@ _REFRESH_MARGIN_S = 300.0  # renew this long before the vendor's expires_at
 _DEFAULT_TOKEN_TTL_S = 3600.0  # when /v1/accesstoken omits expires_at [guess]
 _MIN_TOKEN_USE_S = 60.0
 _NO_LOGIN = "access token refused and no username/password to log in with"
+_MIN_LIFETIME_S = 60  # [guess]: Gatum documents no lower bound
+_MAX_LIFETIME_S = 86400  # the documented default [code, vendor SDKs]
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 _T = TypeVar("_T")
@@ -279,6 +282,9 @@ class GatumSender:
                 "delivery": True,
             }
         ]
+        lifetime = validity_in(options, unit_s=1, lowest=_MIN_LIFETIME_S, highest=_MAX_LIFETIME_S)
+        if lifetime is not None:
+            body[0]["lifetime"] = lifetime
         token = await self._tokens.get()
         response = await self._post_send(token, body)
         if self._auth_refused(response):

@@ -10,6 +10,9 @@ https://docs-latam.wavy.global; markers as in :mod:`providers`):
   and ``correlationId`` = our verification id, which Wavy echoes in its callbacks. The id is at most 64
   characters [doc]; a longer one is left out rather than truncated (a truncated id would match nothing)
   and the callbacks are then matched on Wavy's ``id`` alone.
+* ``expiresInMinutes`` [doc] carries the code's remaining lifetime, rounded up to whole minutes and
+  kept within 1..1440 (the documented default validity is 24 h; no maximum is stated [guess]), so
+  Wavy drops a message that could only deliver a dead code.
 * Success is HTTP 200 ``{"id": "<uuid>", "correlationId": "..."}`` [doc]; the doc renders it inside
   ``[...]`` while client code reads an object, so both an object and a one-element list are accepted.
 * The error body is undocumented ([guess] ``{"errorCode", "errorMessage"}``), so the HTTP status alone
@@ -31,6 +34,7 @@ import httpx
 import msgspec
 
 from . import _http
+from ._validity import validity_in
 from .base import (
     DEFAULT_SEND_OPTIONS,
     DeliveryStatus,
@@ -49,6 +53,7 @@ __all__ = ("SPEC", "WavySender", "WavySettings", "parse_receipts")
 
 MAX_TEXT_LENGTH = 1280  # messageText limit [doc]
 MAX_CORRELATION_ID_LENGTH = 64  # correlationId limit [doc]
+MAX_EXPIRES_IN_MINUTES = 24 * 60  # the documented default validity (24 h); no maximum is stated [guess]
 
 
 class WavySettings(VendorSettings, frozen=True, kw_only=True):
@@ -113,7 +118,10 @@ class WavySender:
     ) -> SendReceipt:
         if len(text) > MAX_TEXT_LENGTH:
             raise ProviderRejected(self.name, f"text too long ({len(text)} > {MAX_TEXT_LENGTH} characters)")
-        body = {"destination": to.digits, "messageText": text}
+        body: dict[str, str | int] = {"destination": to.digits, "messageText": text}
+        expires = validity_in(options, unit_s=60, lowest=1, highest=MAX_EXPIRES_IN_MINUTES)
+        if expires is not None:
+            body["expiresInMinutes"] = expires
         if reference and len(reference) <= MAX_CORRELATION_ID_LENGTH:
             body["correlationId"] = reference
         response = await _http.call(

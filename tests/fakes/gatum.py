@@ -248,6 +248,8 @@ def _check_message(item: Any) -> dict[str, list[str]] | None:
         return {"type": ["Type is invalid."]}
     if "delivery" in item and not isinstance(item["delivery"], bool):
         return {"delivery": ["Delivery must be a boolean."]}
+    # lifetime: seconds, default 86400 (Sempico/gatum-api-py README, Sempico/restapi-sms-php README);
+    # its range is not documented, so only the type is checked.
     if "lifetime" in item and not (isinstance(item["lifetime"], int) and item["lifetime"] > 0):
         return {"lifetime": ["Lifetime must be a positive integer."]}
     return None

@@ -169,4 +169,11 @@ def _check(body: Any) -> str | None:
     correlation_id = body.get("correlationId")
     if correlation_id is not None and (not isinstance(correlation_id, str) or len(correlation_id) > 64):
         return "correlationId must be a string of at most 64 characters"
+    # expiresAt / expiresInMinutes / expiresDate are mutually exclusive [doc: docs.sinch.com ... sms-api,
+    # "Single send" field table]; their range is not documented, so only the type is checked here.
+    expiry = [k for k in ("expiresAt", "expiresInMinutes", "expiresDate") if k in body]
+    if len(expiry) > 1:
+        return "expiresAt, expiresInMinutes and expiresDate are mutually exclusive"
+    if "expiresInMinutes" in body and not (isinstance(body["expiresInMinutes"], int) and body["expiresInMinutes"] > 0):
+        return "expiresInMinutes must be a positive integer"
     return None
