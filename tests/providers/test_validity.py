@@ -52,4 +52,3 @@ async def test_wavy_without_a_validity_sends_no_expiry() -> None:
     async with _client(fake) as client:
         await wavy.build(client).send(TO, TEXT, reference=REF)
     assert "expiresInMinutes" not in fake.messages[-1]["raw"]
-
