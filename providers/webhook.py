@@ -1,17 +1,17 @@
 """``webhook``: the operator's own delivery service, reached by a signed JSON POST (an SmsSender).
 
 For operators who deliver through a channel of their own (an in-house SMS gateway, a push service):
-the service POSTs each message to ``WEBHOOK_URL`` and the operator's endpoint delivers it.
+the service POSTs each message to ``WEBHOOK_PROVIDER_URL`` and the operator's endpoint delivers it.
 
 The request (contract defined here, documented in docs/providers.md):
 
-* ``POST <WEBHOOK_URL>``, ``Content-Type: application/json``, body
+* ``POST <WEBHOOK_PROVIDER_URL>``, ``Content-Type: application/json``, body
   ``{"type": "otp.message", "to": "+34600100200", "text": "...", "reference": "vf_...",
   "locale": "es" | null, "channel": "sms", "validity_s": 600 | null}``. ``text`` holds the code (it is
   the message); ``reference`` is the verification id and holds none, so receipts can name it.
 * Signed per Standard Webhooks (https://www.standardwebhooks.com, the ``standardwebhooks`` package):
   ``webhook-id`` (unique per request), ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``
-  (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` under ``WEBHOOK_SECRET``, a ``whsec_`` base64
+  (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` under ``WEBHOOK_PROVIDER_SECRET``, a ``whsec_`` base64
   key). The receiver verifies it with any Standard Webhooks library and rejects replays by timestamp.
 * The answer: a 2xx with a JSON object accepts the message; a string ``message_id`` in it names the
   message for receipts (``{}`` is acceptance without an id). A 2xx that is not a JSON object is a bad
@@ -60,7 +60,7 @@ MESSAGE_TYPE = "otp.message"
 
 
 class WebhookSettings(VendorSettings, frozen=True, kw_only=True):
-    """``WEBHOOK_URL`` and ``WEBHOOK_SECRET`` (``whsec_`` + base64, as Standard Webhooks keys are written)."""
+    """``WEBHOOK_PROVIDER_URL`` and ``WEBHOOK_PROVIDER_SECRET`` (``whsec_`` + base64, as Standard Webhooks keys are written)."""
 
     secret_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
 
@@ -69,14 +69,16 @@ class WebhookSettings(VendorSettings, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         if bool(self.url) != bool(self.secret):
-            raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET must be set together")
+            raise ValueError("WEBHOOK_PROVIDER_URL and WEBHOOK_PROVIDER_SECRET must be set together")
         if self.url and not self.url.startswith(("https://", "http://")):
-            raise ValueError("WEBHOOK_URL must be an http(s) URL")
+            raise ValueError("WEBHOOK_PROVIDER_URL must be an http(s) URL")
         if self.secret:
             try:
                 Webhook(self.secret)
             except Exception:  # the library raises binascii.Error or its own empty-secret error
-                raise ValueError("WEBHOOK_SECRET must be a Standard Webhooks key: whsec_ followed by base64") from None
+                raise ValueError(
+                    "WEBHOOK_PROVIDER_SECRET must be a Standard Webhooks key: whsec_ followed by base64"
+                ) from None
 
 
 class _Message(msgspec.Struct, frozen=True, kw_only=True):
@@ -180,7 +182,7 @@ def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
 
 SPEC = ProviderSpec(
     name="webhook",
-    env_prefix="WEBHOOK",
+    env_prefix="WEBHOOK_PROVIDER",
     settings_type=WebhookSettings,
     build=WebhookSender,
     is_configured=lambda settings: bool(settings.url and settings.secret),

@@ -24,7 +24,7 @@ BASE_URL = "https://operator.test"
 URL = f"{BASE_URL}/otp/deliver"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SETTINGS = WebhookSettings(url=URL, secret=SECRET)
-ENV = {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": SECRET}
+ENV = {"WEBHOOK_PROVIDER_URL": URL, "WEBHOOK_PROVIDER_SECRET": SECRET}
 
 
 def build(client: httpx.AsyncClient) -> WebhookSender:

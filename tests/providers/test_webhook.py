@@ -117,9 +117,9 @@ def test_a_receipt_without_an_id_or_status_is_refused(body: bytes) -> None:
 @pytest.mark.parametrize(
     ("environ", "problem"),
     [
-        ({"WEBHOOK_URL": URL}, "must be set together"),
-        ({"WEBHOOK_URL": "ftp://x", "WEBHOOK_SECRET": SECRET}, "http(s) URL"),
-        ({"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "whsec_%%%"}, "Standard Webhooks key"),
+        ({"WEBHOOK_PROVIDER_URL": URL}, "must be set together"),
+        ({"WEBHOOK_PROVIDER_URL": "ftp://x", "WEBHOOK_PROVIDER_SECRET": SECRET}, "http(s) URL"),
+        ({"WEBHOOK_PROVIDER_URL": URL, "WEBHOOK_PROVIDER_SECRET": "whsec_%%%"}, "Standard Webhooks key"),
     ],
 )
 def test_bad_settings_name_the_variable(environ: dict[str, str], problem: str) -> None:
