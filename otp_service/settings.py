@@ -16,6 +16,7 @@ from typing import Literal
 import msgspec
 
 from providers import ProviderSpec, VendorSettings, discover, load_vendor_settings
+from providers.registry import ProviderLoadError, trial_build
 
 from .config.known import SECRET_VARIABLES, unknown_variables
 from .config.problems import ConfigErrors, Problems, SettingsError
@@ -110,6 +111,13 @@ def _vendors(
             broken.add(name)
             continue
         if spec.is_configured(settings):
+            if spec.origin != "built-in":
+                try:
+                    trial_build(spec, settings)
+                except ProviderLoadError as exc:
+                    problems.add(str(exc))
+                    broken.add(name)
+                    continue
             vendors[name] = settings
     return vendors, broken
 
@@ -155,8 +163,8 @@ def _required(problems: Problems, name: str, why: str) -> None:
 
 def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Settings:
     """The settings, or :class:`ConfigErrors` listing every problem in ``environ`` at once."""
-    specs = discover()
     problems = Problems()
+    specs = discover(problems.errors)  # a broken third-party provider is one line here, not a traceback
     environ = read_secret_files(environ, _secret_variables(specs), problems)
     env = "dev" if force_dev else environ.get("OTP_ENV", "production").strip().lower() or "production"
     if env in ("development", "develop"):

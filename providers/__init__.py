@@ -6,6 +6,7 @@ documentation (the page each module cites), [code] public code such as the vendo
 checked against a real reply before relying on it.
 """
 
+from . import _http as http  # the helpers every adapter calls (timeouts, failure classes), for third-party ones too
 from .base import (
     DEFAULT_SEND_OPTIONS,
     MAX_VENDOR_BODY_BYTES,
@@ -61,5 +62,6 @@ __all__ = (
     "VerificationProvider",
     "build_providers",
     "discover",
+    "http",
     "load_vendor_settings",
 )

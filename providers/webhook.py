@@ -11,7 +11,7 @@ The request (contract defined here, documented in docs/providers.md):
   the message); ``reference`` is the verification id and holds none, so receipts can name it.
 * Signed per Standard Webhooks (https://www.standardwebhooks.com, the ``standardwebhooks`` package):
   ``webhook-id`` (unique per request), ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``
-  (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` under ``WEBHOOK_PROVIDER_SECRET``, a ``whsec_`` base64
+  (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` under ``WEBHOOK_PROVIDER_SECRET``, a ``whsec_``
   key). The receiver verifies it with any Standard Webhooks library and rejects replays by timestamp.
 * The answer: a 2xx with a JSON object accepts the message; a string ``message_id`` in it names the
   message for receipts (``{}`` is acceptance without an id). A 2xx that is not a JSON object is a bad
@@ -60,7 +60,7 @@ MESSAGE_TYPE = "otp.message"
 
 
 class WebhookSettings(VendorSettings, frozen=True, kw_only=True):
-    """``WEBHOOK_PROVIDER_URL`` and ``WEBHOOK_PROVIDER_SECRET`` (``whsec_`` + base64, as Standard Webhooks keys are written)."""
+    """``WEBHOOK_PROVIDER_URL`` and ``_SECRET`` (``whsec_`` + base64, as Standard Webhooks keys are written)."""
 
     secret_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
 
