@@ -15,10 +15,12 @@ https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`pro
   international digits without ``+``. ``lifetime`` (seconds, default 86400 [code, vendor SDKs]) is the
   code's remaining lifetime, so a late SMS is dropped by Gatum rather than delivering a dead code. The
   range is not documented: the value is kept within 60..86400 s [guess: the default is the ceiling].
-* The success body is a [guess] (seen only through a third-party wrapper):
-  ``{"status": true, "data": [{"sending": {"details": {"sentID": 123}}}]}``. Only ``status`` is
-  required; ``sentID`` is searched for anywhere under ``data`` and a missing one gives
-  ``message_id=None`` rather than an error, since the message was accepted either way.
+* The success body is not documented by Gatum; a third-party wrapper reads it as
+  ``{"status": true, "data": [{"sending": {"details": {"number", "senderID", "sentID"}}}]}`` [code].
+  The ``status`` envelope is the one the vendor's SDK and errors show [code], so ``{"status": true}``
+  is acceptance: ``sentID`` is searched for anywhere under ``data`` (its nesting is a [guess]) and a
+  missing one gives ``message_id=None``. Any other 2xx is a bad reply, which the dispatcher reads as
+  "may have delivered" (no second code through another provider).
 * Errors come as ``{"status": false, "error_code": <int>, "errors": {field: [messages]}, "error": "..."}``
   with HTTP 200 or 4xx [code]. Vendor messages may echo what we sent (number, text), so details are
   scrubbed: our text, number and credentials are replaced and every run of 4+ digits is masked. A
@@ -26,8 +28,14 @@ https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`pro
 * ``max_length`` is 1530 = 10 concatenated GSM-7 parts of 153: Gatum documents no limit [guess], ten
   parts is what carriers reliably reassemble, and an OTP text is far shorter anyway.
 * Receipts are a JSON array of per-part DLRs that must be acknowledged by echoing the ``id_state``
-  values as strings. ``id_state`` is assumed to equal the ``sentID`` of the send [guess], so it is the
-  ``message_id``. Only ``DELIVRD`` was seen; the other SMPP states are [guess]. The DLR carries the
+  values as strings [code]. That ``id_state`` equals the send's ``sentID`` is inferred: the vendor's
+  own GET-API SDK prints ``id_state`` as the "SMS ID" [code, Sempico/gatum-api-py README], and
+  ``sentID`` is the id the send reply gives the SMS [code, third-party]. Should they differ, the DLR
+  is still acknowledged (so Gatum stops re-sending it), the service counts it as unmatched
+  (``applied: 0`` in the webhook answer), and the verification keeps its send-time delivery state.
+  Only ``DELIVRD`` was seen; the other SMPP states are [guess], and an unknown word is ``unknown``.
+  A DLR for one part of a longer message (``part_no`` < ``num_parts``) says nothing of the others,
+  so only a delivered *last* part (or a single-part message) counts as delivered. The DLR carries the
   message text (``text_sms``, i.e. the code): the receipt struct does not declare that field, so it is
   never decoded, let alone copied.
 """
@@ -44,17 +52,15 @@ import httpx
 import msgspec
 
 from . import _http
+from ._gatum_dlr import parse_receipts
 from ._token import Grant, TokenCache
 from ._validity import validity_in
 from .base import (
     DEFAULT_SEND_OPTIONS,
-    DeliveryStatus,
-    DeliveryUpdate,
     Msisdn,
     ProviderAuthError,
     ProviderProtocolError,
     ProviderRejected,
-    ReceiptBatch,
     SendOptions,
     SendReceipt,
     VendorSettings,
@@ -117,6 +123,9 @@ class _Envelope(msgspec.Struct):
     error: Any = None
 
 
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
 class _AuthorizeData(msgspec.Struct):
     authorization_code: str
 
@@ -124,16 +133,6 @@ class _AuthorizeData(msgspec.Struct):
 class _TokenData(msgspec.Struct):
     access_token: str
     expires_at: int | float | None = None
-
-
-class _Dlr(msgspec.Struct):
-    # text_sms is deliberately not declared: it holds the code and must never be decoded.
-    id_state: int | str
-    state: str
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-_DLRS = msgspec.json.Decoder(list[_Dlr])
 
 
 def _vendor_messages(envelope: _Envelope) -> list[str]:
@@ -336,42 +335,6 @@ class GatumSender:
         _http.raise_for_status(self.name, response, secrets=secrets, text=text)
         envelope = _http.decode(_ENVELOPE, response, self.name)
         return SendReceipt(provider=self.name, message_id=_find_sent_id(envelope.data))
-
-
-# --- delivery receipts ------------------------------------------------------------------------------
-
-_STATES: dict[str, DeliveryStatus] = {
-    "DELIVRD": DeliveryStatus.DELIVERED,
-    "DELIVERD": DeliveryStatus.DELIVERED,  # spelling seen in the PHP README
-    "DELIVERED": DeliveryStatus.DELIVERED,
-    "UNDELIV": DeliveryStatus.UNDELIVERED,
-    "UNDELIVERED": DeliveryStatus.UNDELIVERED,
-    "EXPIRED": DeliveryStatus.UNDELIVERED,
-    "REJECTD": DeliveryStatus.FAILED,
-    "REJECTED": DeliveryStatus.FAILED,
-    "ACCEPTD": DeliveryStatus.SENT,
-    "ACCEPTED": DeliveryStatus.SENT,
-    "ENROUTE": DeliveryStatus.SENT,
-}
-
-
-def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
-    """Gatum's REST DLR push: a JSON array, acknowledged by echoing the ``id_state`` values as strings."""
-    dlrs = _http.decode_receipt(_DLRS, body, "gatum: not a DLR array")
-    updates: list[DeliveryUpdate] = []
-    ack: list[str] = []
-    for dlr in dlrs:
-        message_id = str(dlr.id_state)
-        ack.append(message_id)
-        state = dlr.state.strip().upper()
-        updates.append(
-            DeliveryUpdate(
-                status=_STATES.get(state, DeliveryStatus.UNKNOWN),
-                message_id=message_id,
-                vendor_status=state[:32] or None,
-            )
-        )
-    return ReceiptBatch(updates=updates, response=ack)
 
 
 def _is_configured(settings: GatumSettings) -> bool:
