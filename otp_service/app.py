@@ -142,6 +142,7 @@ def create_app(
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,
             apps=app.state.app_settings,
             sources=CheckSources(redis_store),
+            refresh_after_s=settings.receipt_refresh_after_s,
         )
         app.state.operations = Operations(live, redis_store)
         started = time.monotonic()

@@ -52,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout_s: float = 2.0
     max_body_bytes: int = 8192
     settings_cache_s: float = 0.5
+    receipt_refresh_after_s: float = 60.0  # ask the vendor's status endpoint when a receipt is this late; 0: never
     trusted_proxy_hops: int = 0  # how many X-Forwarded-For hops to trust for the per-IP limit
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
@@ -224,6 +225,7 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     redis_timeout_s = bounded("OTP_REDIS_TIMEOUT_S", 2.0, 0.05, 60.0)
     max_body_bytes = whole("OTP_MAX_BODY_BYTES", 8192, 1024, 1024 * 1024)
     settings_cache_s = bounded("OTP_SETTINGS_CACHE_S", 0.5, 0.0, 1.0)
+    receipt_refresh_after_s = bounded("OTP_RECEIPT_REFRESH_AFTER_S", 60.0, 0.0, 3600.0)
     trusted_proxy_hops = whole("OTP_TRUSTED_PROXY_HOPS", 0, 0, 10)
     workers = whole("OTP_WORKERS", 1, 1, 64)
     metrics_port = whole("OTP_METRICS_PORT", 0, 1, 65535) or None
@@ -262,6 +264,7 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         redis_timeout_s=redis_timeout_s,
         max_body_bytes=max_body_bytes,
         settings_cache_s=settings_cache_s,
+        receipt_refresh_after_s=receipt_refresh_after_s,
         trusted_proxy_hops=trusted_proxy_hops,
         workers=workers,
         log_format="console" if log_format == "console" else "json",

@@ -9,7 +9,7 @@ import msgspec
 from . import _http
 from .base import DeliveryStatus, DeliveryUpdate, ReceiptBatch
 
-__all__ = ("parse_receipts",)
+__all__ = ("dlr_update", "parse_receipts")
 
 
 class _Dlr(msgspec.Struct):
@@ -64,3 +64,11 @@ def _last_part(dlr: _Dlr) -> bool:
         return dlr.part_no is None or dlr.num_parts is None or int(dlr.part_no) >= int(dlr.num_parts)
     except ValueError:
         return True  # an unreadable part number: judge the DLR by its state alone
+
+
+def dlr_update(state: str, message_id: str) -> DeliveryUpdate:
+    """A state word as Gatum writes it (DLR or ``sms-full-data``), for ``message_id``."""
+    word = state.strip().upper()
+    return DeliveryUpdate(
+        status=_STATES.get(word, DeliveryStatus.UNKNOWN), message_id=message_id, vendor_status=word[:32] or None
+    )

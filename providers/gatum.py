@@ -34,6 +34,7 @@ https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`pro
   is still acknowledged (so Gatum stops re-sending it), the service counts it as unmatched
   (``applied: 0`` in the webhook answer), and the verification keeps its send-time delivery state.
   Only ``DELIVRD`` was seen; the other SMPP states are [guess], and an unknown word is ``unknown``.
+  Lost receipts: :meth:`GatumSender.delivery_status` searches ``/v1/sms-full-data`` (see there).
   A DLR for one part of a longer message (``part_no`` < ``num_parts``) says nothing of the others,
   so only a delivered *last* part (or a single-part message) counts as delivered. The DLR carries the
   message text (``text_sms``, i.e. the code): the receipt struct does not declare that field, so it is
@@ -52,11 +53,12 @@ import httpx
 import msgspec
 
 from . import _http
-from ._gatum_dlr import parse_receipts
+from ._gatum_dlr import dlr_update, parse_receipts
 from ._token import Grant, TokenCache
 from ._validity import validity_in
 from .base import (
     DEFAULT_SEND_OPTIONS,
+    DeliveryUpdate,
     Msisdn,
     ProviderAuthError,
     ProviderProtocolError,
@@ -187,6 +189,17 @@ def _find_sent_id(value: Any, depth: int = 0) -> str | None:
     return None
 
 
+def _status_item(data: Any, message_id: str) -> str | None:
+    """The ``state`` of the item about ``message_id`` in an ``sms-full-data`` reply, if one is there."""
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("state"), str):
+            ids = {str(item.get(key)) for key in ("id_state", "sentID", "id") if item.get(key) is not None}
+            if message_id in ids:
+                return str(item["state"])
+    return None
+
+
 class GatumSender:
     """Sends through ``POST /v1/send`` with a cached ``X-Access-Token``."""
 
@@ -298,6 +311,31 @@ class GatumSender:
                     status_code=response.status_code,
                 )
         return self._receipt(response, to, text)
+
+    async def delivery_status(self, message_id: str, *, to: Msisdn, sent_at_s: float) -> DeliveryUpdate | None:
+        """``POST /v1/sms-full-data`` filtered by number and a time window [code: vendor SDKs' parameters].
+
+        Its reply is not documented: the first object under ``data`` whose ``id_state``/``sentID``/``id``
+        is our message id and that has a ``state`` is read like a DLR; anything else is None [guess].
+        The window is a day wider on each side, since its time zone is not documented either.
+        """
+        start, end = sent_at_s - 86400, self._clock() + 86400
+        window = " - ".join(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) for t in (start, end))
+        body = {"phone": [to.digits], "time_period": window, "type_sms": "sms", "limit": 50}
+        response = await _http.call(
+            self._client,
+            self.name,
+            self._settings,
+            "POST",
+            f"{self._base}/v1/sms-full-data",
+            delivers=False,
+            json=body,
+            headers={"X-Access-Token": await self._tokens.get()},
+        )
+        _http.raise_for_status(self.name, response, to=to, secrets=self._secrets)
+        envelope = _http.decode(_ENVELOPE, response, self.name)
+        found = _status_item(envelope.data, message_id)
+        return None if found is None else dlr_update(found, message_id)
 
     async def _post_send(self, token: str, body: list[dict[str, Any]]) -> httpx.Response:
         return await _http.call(

@@ -138,6 +138,10 @@ class Keys:
     def id(self, vid: str) -> str:
         return f"{self.prefix}:{{{vid}}}:to"
 
+    def refresh(self, vid: str) -> str:
+        """Claims a delivery-status refresh of a verification for a while (``delivery_refresh.py``)."""
+        return f"{self.prefix}:{{{vid}}}:refresh"
+
     def message(self, provider: str, message_id: str) -> str:
         return f"{self.prefix}:{{msg:{provider}:{message_id}}}"
 

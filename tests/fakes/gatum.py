@@ -19,6 +19,8 @@ wrapper):
   and the PHP SDK also reads an ``error`` string [code: restapi-sms ApiClient.php ``handleError``].
 * A missing or dead ``X-Access-Token`` -> HTTP 401 ``{"status": false, "error_code": 401, "error":
   "Unauthorized"}``: the status and body are a [guess] (not documented anywhere seen).
+* ``POST /v1/sms-full-data`` (``phone``, ``time_period``, ``type_sms``, ``limit`` [code: SDKs]) -> the
+  states set in ``states``; the reply shape is a [guess] (see ``_full_data``).
 * ``dlr_body()``: the REST DLR push, a JSON array ``[{"id_state", "originator", "phone", "type_sms",
   "text_sms", "num_parts", "part_no", "state", "time"}]``, acknowledged by echoing the ``id_state``
   values [code: vendor SDK README, see providers/gatum.py]. That ``id_state`` is the ``sentID`` is
@@ -113,6 +115,7 @@ class FakeGatum:
         self.authorization_codes: set[str] = set()
         self.tokens: dict[str, float] = {}  # access_token -> expires_at
         self.messages: list[dict[str, Any]] = []
+        self.states: dict[int, str] = {}  # sentID -> state reported by /v1/sms-full-data (none: not listed)
         self.requests: list[httpx.Request] = []
         self.authorize_calls = 0
         self.token_calls = 0
@@ -163,6 +166,7 @@ class FakeGatum:
             "/v1/authorize": self._authorize,
             "/v1/accesstoken": self._accesstoken,
             "/v1/send": self._send,
+            "/v1/sms-full-data": self._full_data,
         }
         route = routes.get(path)
         if route is None:
@@ -200,6 +204,24 @@ class FakeGatum:
         self.token_calls += 1
         token = self.issue_token()
         return _json(200, {"status": True, "data": {"access_token": token, "expires_at": int(self.tokens[token])}})
+
+    def _full_data(self, request: httpx.Request) -> httpx.Response:
+        """``/v1/sms-full-data``: the request fields are the SDKs' [code]; the reply shape is a [guess]
+        (not documented): ``{"status": true, "data": [{"id_state", "phone", "state", "time"}]}``."""
+        token = request.headers.get("X-Access-Token")
+        if token is None or token not in self.tokens or self.tokens[token] <= self.clock():
+            return _error(401, error="Unauthorized")
+        body = _load(request)
+        phones = body.get("phone", []) if isinstance(body, dict) else []
+        period = body.get("time_period", "") if isinstance(body, dict) else ""
+        if not isinstance(period, str) or " - " not in period:
+            return _error(400, errors={"time_period": ["Time period is invalid."]})
+        rows = [
+            {"id_state": m["sent_id"], "phone": m["to"], "state": self.states[m["sent_id"]], "time": period[:19]}
+            for m in self.messages
+            if m["to"] in phones and m["sent_id"] in self.states
+        ]
+        return _json(200, {"status": True, "data": rows})
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         if self.raise_exc is not None:
