@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from ._http import scrub
 from .base import ReceiptParser, SmsSender, VendorSettings, VerificationProvider
 
 __all__ = (
@@ -137,10 +138,9 @@ def trial_build(spec: ProviderSpec, settings: VendorSettings) -> None:
     """
     try:
         adapter = spec.build(settings, httpx.AsyncClient())
-    except Exception as exc:  # the package's own error, reported as its failure
-        raise ProviderLoadError(
-            f"provider {spec.name!r} ({spec.origin}): build() failed: {type(exc).__name__}: {exc}"
-        ) from exc
+    except Exception as exc:  # the package's own error, reported as its failure (without its secrets)
+        reason = scrub(f"{type(exc).__name__}: {exc}", secrets=settings.secrets())
+        raise ProviderLoadError(f"provider {spec.name!r} ({spec.origin}): build() failed: {reason}") from exc
     check_adapter(spec, adapter)
 
 

@@ -80,3 +80,30 @@ def test_an_adapter_of_the_wrong_protocol_is_a_start_up_error_naming_it(tmp_path
     [error] = [e for e in info.value.errors if "lazy_sms" in e]
     assert error.startswith("provider 'lazy_sms' (entry point 'lazy_sms:SPEC'): build() returned a Lazy")
     assert "neither SmsSender" in error
+
+
+FAILING_BUILD = """
+from typing import ClassVar
+from providers import ProviderSpec, VendorSettings
+
+class Settings(VendorSettings, frozen=True, kw_only=True):
+    secret_fields: ClassVar[frozenset[str]] = frozenset({"key"})
+    key: str = ""
+
+def build(settings, client):
+    raise RuntimeError(f"cannot use key {settings.key}")
+
+SPEC = ProviderSpec(name="picky_sms", env_prefix="PICKY_SMS", settings_type=Settings,
+                    build=build, is_configured=lambda settings: bool(settings.key))
+"""
+
+
+def test_a_build_that_raises_is_a_start_up_error_without_the_secret(tmp_path: Path) -> None:
+    with (
+        installed(tmp_path, {"picky_sms": FAILING_BUILD}, {"picky_sms": "picky_sms:SPEC"}, "picky-sms"),
+        pytest.raises(ConfigErrors) as info,
+    ):
+        make_settings(OTP_PROVIDERS="picky_sms", PICKY_SMS_KEY="sk-live-abcdefghijkl")
+    [error] = [e for e in info.value.errors if "picky_sms" in e]
+    assert error.startswith("provider 'picky_sms' (entry point 'picky_sms:SPEC'): build() failed: RuntimeError")
+    assert "sk-live-abcdefghijkl" not in error
