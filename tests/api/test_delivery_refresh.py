@@ -50,7 +50,9 @@ async def test_reads_within_the_period_ask_the_vendor_once(app_with: Callable[..
         assert status_queries(vendors) == 1  # no status yet; the claim holds the others off
 
 
-async def test_a_failing_status_endpoint_leaves_the_read_as_it_was(app_with: Callable[..., Any], vendors: Vendors) -> None:
+async def test_a_failing_status_endpoint_leaves_the_read_as_it_was(
+    app_with: Callable[..., Any], vendors: Vendors
+) -> None:
     async with app_with(OTP_RECEIPT_REFRESH_AFTER_S=str(WAIT_S)) as client:
         await patch_settings(client, providers=["wavy"])
         vid = (await send(client)).json()["id"]

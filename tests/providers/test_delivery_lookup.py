@@ -18,7 +18,9 @@ def _client(fake: object) -> httpx.AsyncClient:
 
 def test_the_vendors_with_a_documented_status_endpoint_implement_the_lookup() -> None:
     client = httpx.AsyncClient()
-    with_lookup = {m.build(client).name for m in (gatum, wavy, instasent) if isinstance(m.build(client), DeliveryLookup)}
+    with_lookup = {
+        m.build(client).name for m in (gatum, wavy, instasent) if isinstance(m.build(client), DeliveryLookup)
+    }
     without = {m.build(client).name for m in (conectaline, webhook) if isinstance(m.build(client), DeliveryLookup)}
     assert with_lookup == {"gatum", "wavy", "instasent"}
     assert without == set()  # Conectaline documents none; the operator's webhook has receipts of its own
