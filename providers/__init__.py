@@ -1,4 +1,5 @@
-"""Delivery adapters. Depends only on httpx and msgspec; never imports otp_service or Litestar.
+"""Delivery adapters. Depends only on httpx, msgspec and (for ``webhook``) standardwebhooks; never imports
+otp_service or Litestar.
 
 Adapter docstrings mark where each fact about a vendor comes from: [doc] the vendor's own
 documentation (the page each module cites), [code] public code such as the vendor's SDKs,
