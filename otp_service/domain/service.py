@@ -15,6 +15,7 @@ from .checking import CheckFlow
 from .codes import CodeHasher
 from .dispatcher import Dispatcher
 from .errors import NotFound
+from .fraud import FraudGuard
 from .idempotency_store import IdempotencyStore
 from .limits import SendLimiter
 from .live import LiveSettingsSource
@@ -42,6 +43,7 @@ class OtpService(SendFlow, CheckFlow):
         test_numbers_allowed: bool = False,
         apps: AppSettings | None = None,
         sources: CheckSources | None = None,
+        fraud: FraudGuard | None = None,
     ) -> None:
         self.store = store
         self.idempotency = idempotency
@@ -55,6 +57,7 @@ class OtpService(SendFlow, CheckFlow):
         self.test_numbers_allowed = test_numbers_allowed
         self.apps = apps
         self.sources = sources
+        self.fraud = fraud
 
     async def _settings(self, client: str) -> LiveSettings:
         """The client app's effective settings (the global ones when it overrides nothing)."""
