@@ -56,6 +56,11 @@ class HoldOut(msgspec.Struct, kw_only=True):
     ends_in_seconds: int
 
 
+class ReleasedOut(msgspec.Struct, kw_only=True):
+    prefix: str
+    released: bool
+
+
 def _fraud(state: State) -> FraudGuard:
     fraud: FraudGuard = state.fraud
     return fraud
@@ -135,6 +140,7 @@ class FraudAdminController(Controller):
 
     @delete(
         "/holds/{prefix:str}",
+        status_code=200,
         operation_id="releasePrefix",
         operation_class=ApiOperation,
         summary="Release a held number prefix (its short-window counts start again)",
@@ -144,5 +150,6 @@ class FraudAdminController(Controller):
         self,
         fraud: NamedDependency[FraudGuard],
         prefix: Annotated[str, PathParameter(pattern=r"^\+[1-9][0-9]{5,11}$", description="E.g. `+34600100`.")],
-    ) -> None:
+    ) -> ReleasedOut:
         await fraud.release(prefix)
+        return ReleasedOut(prefix=prefix, released=True)
