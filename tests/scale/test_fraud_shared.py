@@ -71,9 +71,7 @@ async def _configure(clients: list[httpx.AsyncClient], **changes: Any) -> None:
 
 async def _send_all(clients: list[httpx.AsyncClient], numbers: list[str]) -> list[httpx.Response]:
     return list(
-        await asyncio.gather(
-            *(clients[i % 2].post("/v1/verifications", json={"to": n}) for i, n in enumerate(numbers))
-        )
+        await asyncio.gather(*(clients[i % 2].post("/v1/verifications", json={"to": n}) for i, n in enumerate(numbers)))
     )
 
 
