@@ -121,11 +121,12 @@ class Conversion:
             return GuardVerdict(verdict, int(res[1]), int(res[2]), int(res[3]))
         return GuardVerdict(verdict, int(res[1]))
 
-    async def count(self, field: str, prefix: str, country: str, guard: ConversionGuard) -> None:
-        """``a`` an approval, ``r`` a refusal."""
+    async def count(self, field: str, prefix: str, country: str, guard: ConversionGuard, amount: float = 1.0) -> None:
+        """``a`` an approval, ``r`` a refusal; ``s`` (and ``p``) with a negative amount takes a send back."""
         k = self._keys
         keys = [k.guard_base("p", prefix), k.guard_base("c", country), k.guard_index("p"), k.guard_index("c")]
-        await self._store.script(self._store.scripts.guard_count, keys, [field, prefix, country, *_windows(guard)])
+        args = [field, prefix, country, *_windows(guard), repr(amount)]
+        await self._store.script(self._store.scripts.guard_count, keys, args)
 
     async def release(self, prefix: str, guard: ConversionGuard) -> bool:
         k = self._keys

@@ -28,6 +28,7 @@ from ..metrics import (
 from .budgets import Budgets, BudgetUse, budget_lines, price_of
 from .conversion import Conversion, GuardObserver, GuardStats, Hold, NoObserver, Verdict, prefix_of
 from .errors import NotFound, NumberNotAllowed, RateLimited, StoreUnavailable
+from .fraud_policy import ConversionGuard
 from .number_rules import check_number
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
@@ -46,6 +47,10 @@ def country_label(region: str) -> str:
 
 class Admission(msgspec.Struct, frozen=True):
     token: str  # the budgets' charge
+    prefix: str = ""  # counted as a send by the conversion guard (none when it is off)
+    country: str = ""
+    spend: float = 0.0
+    guard: ConversionGuard | None = None
 
 
 class BudgetReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,8 +107,9 @@ class FraudGuard:
         guard = shared.conversion_guard
         if guard.enabled:
             prefix = prefix_of(phone, guard.prefix_digits)
+            spend = price_of(shared, country)
             try:
-                verdict = await self.conversion.send(prefix, country, guard, spend=price_of(shared, country))
+                verdict = await self.conversion.send(prefix, country, guard, spend=spend)
             except BaseException as exc:
                 await self.give_back(admission, store_down=isinstance(exc, StoreUnavailable))
                 raise
@@ -125,11 +131,23 @@ class FraudGuard:
                     limit="conversion_guard",
                     retry_after_s=-(-verdict.wait_ms // 1000),
                 )
+            admission = Admission(token, prefix, country, spend, guard)
         SENDS_BY_COUNTRY.labels(country).inc()
         return admission
 
     async def give_back(self, admission: Admission, *, store_down: bool = False) -> None:
+        """Nothing was delivered: the budgets' charge back, and the guard's send uncounted (best effort,
+        once: a provider outage must not read as a range whose codes nobody checks)."""
         await self.releases.give_back("budget", lambda: self.budgets.refund(admission.token), store_down=store_down)
+        a = admission
+        if a.guard is None or store_down:
+            return
+        try:
+            await self.conversion.count("s", a.prefix, a.country, a.guard, -1.0)
+            if a.spend > 0:
+                await self.conversion.count("p", a.prefix, a.country, a.guard, -a.spend)
+        except StoreUnavailable:
+            log.warning("guard.send_not_uncounted", country=a.country)
 
     async def approved(self, e164: str) -> None:
         """A code to ``e164`` was approved. Best effort: a check never fails for the guard's counts."""

@@ -8,9 +8,10 @@ every country bounded per hour and per day, and the conversion guard on.
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+import phonenumbers
 
 from .patterns import whole
 
@@ -83,10 +84,16 @@ class ConversionGuard(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     hold_seconds: Annotated[int, msgspec.Meta(ge=10, le=7 * 86400)] = 3600
 
 
-def check_fraud_rules(
-    number_types: list[NumberType], baseline_s: int, window_s: int, text_only: bool = True
-) -> tuple[str, str] | None:
-    """``(field, message)`` for the first cross-field rule broken, else ``None``."""
+def check_fraud_rules(settings: Any, text_only: bool = True) -> tuple[str, str] | None:
+    """``(field, message)`` for the first rule of these fields of ``settings`` (a ``LiveSettings``)
+    that msgspec's ranges cannot express, else ``None``."""
+    number_types: list[NumberType] = settings.allowed_number_types
+    baseline_s: int = settings.conversion_guard.baseline_seconds
+    window_s: int = settings.conversion_guard.window_seconds
+    for field in ("country_limits", "app_country_limits", "prices"):
+        bad = sorted(k for k in getattr(settings, field) if k != "default" and k not in phonenumbers.SUPPORTED_REGIONS)
+        if bad:
+            return field, f"unknown region codes: {', '.join(bad)}"
     if text_only and NumberType.FIXED_LINE in number_types:
         return (
             "allowed_number_types",

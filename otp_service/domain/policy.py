@@ -195,8 +195,7 @@ def _check_rules(settings: LiveSettings, ctx: PolicyContext) -> LiveSettings:
         if not phonenumbers.is_possible_number(parsed):
             raise _error("test_numbers", "keys must be phone numbers in international form")
         numbers[phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)] = code
-    guard = settings.conversion_guard
-    broken = check_fraud_rules(settings.allowed_number_types, guard.baseline_seconds, guard.window_seconds)
+    broken = check_fraud_rules(settings)
     if broken is not None:
         raise _error(*broken)
     return msgspec.structs.replace(settings, test_numbers=numbers)

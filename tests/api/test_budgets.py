@@ -84,3 +84,8 @@ async def test_budgets_are_live_settings_with_ranges(client: Client) -> None:
     for bad in ({"country_limits": {"gb": {"per_hour": 1}}}, {"sms_budget": {"per_hour": 0}}, {"prices": {"GB": -1}}):
         response = await client.patch("/v1/admin/settings", json=bad, headers=ADMIN)
         assert_problem(response, 400, "validation_error")
+
+
+async def test_budgets_name_only_known_countries(client: Client) -> None:
+    response = await client.patch("/v1/admin/settings", json={"country_limits": {"XX": {"per_hour": 1}}}, headers=ADMIN)
+    assert "XX" in assert_problem(response, 400, "validation_error")["detail"]

@@ -94,3 +94,12 @@ async def test_a_bad_prefix_or_window_is_a_validation_error(client: Client) -> N
     assert_problem(await client.get("/v1/admin/stats?by=city", headers=ADMIN), 400, "validation_error")
     patch = {"conversion_guard": {"prefix_digits": 8}}
     assert_problem(await client.patch("/v1/admin/settings", json=patch, headers=ADMIN), 400, "validation_error")
+
+
+async def test_sends_no_provider_delivered_do_not_count_towards_a_hold(client: Client, vendors: Vendors) -> None:
+    vendors.gatum.fail_with_status = 500
+    for number in RANGE[:30]:  # a provider outage: never a 429 from the guard
+        assert_problem(await send(client, number), 503, "provider_unavailable")
+    assert (await client.get("/v1/admin/holds", headers=ADMIN)).json() == []
+    stats = (await client.get("/v1/admin/stats?by=prefix&window=600", headers=ADMIN)).json()
+    assert next(r for r in stats["rows"] if r["key"] == PREFIX)["sent"] == 0
