@@ -12,6 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import PathParameter, QueryParameter
 
 from ..domain.fraud import FraudGuard
+from ..domain.patterns import whole
 from .auth import Access
 from .openapi import ApiOperation
 from .problems import ProblemCode as P
@@ -149,7 +150,7 @@ class FraudAdminController(Controller):
     async def release(
         self,
         fraud: NamedDependency[FraudGuard],
-        prefix: Annotated[str, PathParameter(pattern=r"^\+[1-9][0-9]{5,11}$", description="E.g. `+34600100`.")],
+        prefix: Annotated[str, PathParameter(pattern=whole(r"\+[1-9][0-9]{5,11}"), description="E.g. `+34600100`.")],
     ) -> ReleasedOut:
         await fraud.release(prefix)
         return ReleasedOut(prefix=prefix, released=True)

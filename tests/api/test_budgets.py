@@ -89,3 +89,22 @@ async def test_budgets_are_live_settings_with_ranges(client: Client) -> None:
 async def test_budgets_name_only_known_countries(client: Client) -> None:
     response = await client.patch("/v1/admin/settings", json={"country_limits": {"XX": {"per_hour": 1}}}, headers=ADMIN)
     assert "XX" in assert_problem(response, 400, "validation_error")["detail"]
+
+
+async def test_a_spent_budget_is_an_alertable_metric(client: Client) -> None:
+    await patch_settings(client, country_limits={"default": {"per_hour": 1}})
+    await send(client, GB[0])
+    assert_problem(await send(client, GB[1]), 429, "rate_limited")
+    metrics = (await client.get("/metrics")).text
+    assert 'otp_budget_spent_total{budget="country_limits.per_hour",country="GB"}' in metrics
+    assert 'otp_sms_sends_by_country_total{country="GB"}' in metrics
+
+
+async def test_test_numbers_cost_no_budget(app_with: Any) -> None:
+    numbers = {f"+3460010{i:04d}": "123456" for i in range(3)}
+    async with app_with(OTP_TEST_NUMBERS="enabled") as client:
+        await patch_settings(client, test_numbers=numbers, sms_budget={"per_hour": 1})
+        for number in numbers:
+            assert (await send(client, number)).status_code == 201
+        assert (await send(client, GB[0])).status_code == 201  # the one SMS of the budget
+        assert (await send(client, GB[1])).status_code == 429
