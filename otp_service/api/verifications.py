@@ -61,6 +61,7 @@ class VerificationController(Controller):
             P.INVALID_PHONE,
             P.UNAUTHORIZED,
             P.COUNTRY_NOT_ALLOWED,
+            P.NUMBER_NOT_ALLOWED,
             P.CONFLICT,
             P.RATE_LIMITED,
             P.PROVIDER_UNAVAILABLE,

@@ -13,6 +13,10 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   the per-client and per-IP windows (with their own ``tk:<token>`` markers); ``otp:{settings}:*`` holds
   the live settings, each app's overrides (``app:<name>``) and their audit log; ``otp:{ready}`` is
   only read, by the readiness probe.
+* ``otp:{budget}:*`` holds every send budget's counter, their index and the budget charges' token
+  records (``budgets.py``); ``otp:{guard}:*`` the conversion guard's bucketed counts per prefix and
+  country, its holds and indexes (``conversion.py``). One slot each: one script charges every budget
+  of a send, and one judges a send, all or nothing.
 
 Charges are token-based and can be given back safely at any time. Every request draws a random token;
 the script that charges a window slot or an attempt records it, and the script that gives it back
@@ -88,6 +92,14 @@ class Scripts:
     idem_abort: AsyncScript
     settings_cas: AsyncScript
     take_source: AsyncScript
+    budget_charge: AsyncScript
+    budget_refund: AsyncScript
+    budget_usage: AsyncScript
+    guard_send: AsyncScript
+    guard_count: AsyncScript
+    guard_release: AsyncScript
+    guard_stats: AsyncScript
+    guard_holds: AsyncScript
 
     @classmethod
     def register(cls, redis: AnyRedis) -> Scripts:
@@ -166,6 +178,29 @@ class Keys:
     def app_settings(self, app: str) -> str:
         """An app's overrides of the live settings (on the settings slot, next to the audit log)."""
         return f"{self.prefix}:{{settings}}:app:{app}"
+
+    # -- fraud guard: budgets on the ``{budget}`` slot, the conversion guard on ``{guard}`` ----------
+    def budget(self, name: str) -> str:
+        """One budget's counter (``budgets.py``); ``name`` is the budget's name."""
+        return f"{self.prefix}:{{budget}}:b:{name}"
+
+    def budget_token(self, token: str) -> str:
+        return f"{self.prefix}:{{budget}}:tk:{token}"
+
+    @property
+    def budget_index(self) -> str:
+        return f"{self.prefix}:{{budget}}:index"
+
+    def guard_base(self, kind: str, member: str = "") -> str:
+        """The base of a prefix's (``p``) or country's (``c``) bucket keys; the script appends the bucket."""
+        return f"{self.prefix}:{{guard}}:{kind}:{member}"
+
+    def guard_hold(self, prefix: str) -> str:
+        return f"{self.prefix}:{{guard}}:hold:{prefix}"
+
+    def guard_index(self, kind: str) -> str:
+        """Prefixes (``p``), countries (``c``) seen lately, or prefixes held (``held``)."""
+        return f"{self.prefix}:{{guard}}:index:{kind}"
 
 
 class RedisStore:

@@ -18,6 +18,7 @@ from .codes import CodeHasher
 from .delivery_refresh import DeliveryRefresh
 from .dispatcher import Dispatcher
 from .errors import NotFound
+from .fraud import FraudGuard
 from .idempotency_store import IdempotencyStore
 from .limits import SendLimiter
 from .live import LiveSettingsSource
@@ -46,6 +47,7 @@ class OtpService(SendFlow, CheckFlow):
         apps: AppSettings | None = None,
         sources: CheckSources | None = None,
         refresh_after_s: float = 0.0,
+        fraud: FraudGuard | None = None,
     ) -> None:
         self.store = store
         self.idempotency = idempotency
@@ -60,6 +62,7 @@ class OtpService(SendFlow, CheckFlow):
         self.apps = apps
         self.sources = sources
         self.refresh = DeliveryRefresh(store, self.receipts, dispatcher.providers, after_s=refresh_after_s)
+        self.fraud = fraud
 
     async def _settings(self, client: str) -> LiveSettings:
         """The client app's effective settings (the global ones when it overrides nothing)."""
