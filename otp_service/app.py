@@ -26,6 +26,7 @@ from .api.admin import AdminController
 from .api.apps import AppsController
 from .api.auth import AccessGuard, Authenticator
 from .api.deps import dependencies
+from .api.fraud_admin import FraudAdminController
 from .api.header_limit import HeaderLimit
 from .api.health import HealthController
 from .api.openapi import docs_assets_router, openapi_config
@@ -38,9 +39,12 @@ from .devredis import RedisProcess
 from .domain.admin_sessions import AdminSessions
 from .domain.app_settings import AppSettings
 from .domain.breaker import Breakers
+from .domain.budgets import Budgets
 from .domain.check_sources import CheckSources
 from .domain.codes import Argon2Params, CodeHasher
+from .domain.conversion import Conversion
 from .domain.dispatcher import Dispatcher
+from .domain.fraud import FraudGuard
 from .domain.idempotency_store import IdempotencyStore
 from .domain.limits import SendLimiter
 from .domain.live import LiveSettingsSource
@@ -136,18 +140,28 @@ def create_app(
         hasher = CodeHasher(settings.pepper, params, threads=settings.hash_threads)
         # The in-flight lock must outlive the longest possible chain (every provider timing out).
         lock_ms = int(sum(v.timeout_s for v in settings.vendors.values()) * 1000) + 5000
-        app.state.app_settings = AppSettings(redis_store, live, max_age_s=settings.settings_cache_s)
+        app.state.app_settings = apps = AppSettings(redis_store, live, max_age_s=settings.settings_cache_s)
+        limiter = SendLimiter(LimitWindows(redis_store), lock_ms=lock_ms)
+        app.state.fraud = fraud = FraudGuard(
+            Budgets(redis_store),
+            Conversion(redis_store),
+            shared=live.get,
+            settings_for=apps.effective,
+            releases=limiter.releases,
+        )
         app.state.otp_service = service = OtpService(
             store=VerificationStore(redis_store),
             idempotency=IdempotencyStore(redis_store),
             live=live,
-            limiter=SendLimiter(LimitWindows(redis_store), lock_ms=lock_ms),
+            limiter=limiter,
             dispatcher=Dispatcher(providers, Breakers()),
             hasher=hasher,
             webotp_host=settings.webotp_host,
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,
             apps=app.state.app_settings,
             sources=CheckSources(redis_store),
+            refresh_after_s=settings.receipt_refresh_after_s,
+            fraud=fraud,
         )
         app.state.operations = Operations(live, redis_store)
         # The admin console's (otp_service.console): sessions, sign-in limit, provider health, previews.
@@ -196,6 +210,7 @@ def create_app(
             VerificationController,
             AdminController,
             AppsController,
+            FraudAdminController,
             WebhookController,
             HealthController,
             *([MetricsController] if settings.metrics_port is None else []),  # else on its own port (cli)

@@ -9,14 +9,21 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = (
+    "APPROVALS_BY_COUNTRY",
     "BREAKER_STATE",
+    "BUDGET_SPENT",
     "CHECKS",
+    "NUMBERS_REFUSED",
+    "PREFIXES_HELD",
+    "PREFIX_HOLDS",
+    "PREFIX_RELEASES",
     "PROVIDER_ERRORS",
     "PROVIDER_LATENCY",
     "RATE_LIMITED",
     "RECEIPTS",
     "REDIS_ERRORS",
     "SENDS",
+    "SENDS_BY_COUNTRY",
     "SETTINGS_DOCUMENT_VALID",
 )
 
@@ -45,3 +52,30 @@ SETTINGS_DOCUMENT_VALID = Gauge(
     multiprocess_mode="livemin",
 )
 RECEIPTS = Counter("otp_delivery_receipts_total", "Delivery receipts by provider and status.", ["provider", "status"])
+
+# Fraud guard (``domain/fraud.py``): ``country`` is an ISO 3166-1 code of phonenumbers' regions or "other"
+# (bounded); ``budget`` is a setting's path without the country.
+SENDS_BY_COUNTRY = Counter("otp_sms_sends_by_country_total", "SMS sends let through by the fraud guard.", ["country"])
+APPROVALS_BY_COUNTRY = Counter(
+    "otp_approvals_by_country_total", "Codes approved, by the number's country.", ["country"]
+)
+NUMBERS_REFUSED = Counter(
+    "otp_numbers_refused_total", "Sends refused for the number's type or prefix.", ["country", "reason"]
+)
+BUDGET_SPENT = Counter(
+    "otp_budget_spent_total",
+    "Sends refused because a budget is used up (alert on any increase).",
+    ["budget", "country"],
+)
+PREFIX_HOLDS = Counter(
+    "otp_conversion_guard_holds_total",
+    "Number prefixes held by the conversion guard (alert on any increase).",
+    ["country"],
+)
+PREFIX_RELEASES = Counter("otp_conversion_guard_releases_total", "Held prefixes released by an admin.", ["country"])
+PREFIXES_HELD = Gauge(
+    "otp_conversion_guard_held_prefixes",
+    "Number prefixes held right now, as last read from Redis by this replica (every send refused by a hold "
+    "and every admin read refreshes it).",
+    multiprocess_mode="max",
+)

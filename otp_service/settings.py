@@ -16,6 +16,7 @@ from typing import Literal
 import msgspec
 
 from providers import ProviderSpec, VendorSettings, discover, load_vendor_settings
+from providers.registry import ProviderLoadError, trial_build
 
 from .config.known import SECRET_VARIABLES, unknown_variables
 from .config.problems import ConfigErrors, Problems, SettingsError
@@ -60,6 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout_s: float = 2.0
     max_body_bytes: int = 8192
     settings_cache_s: float = 0.5
+    receipt_refresh_after_s: float = 60.0  # ask the vendor's status endpoint when a receipt is this late; 0: never
     trusted_proxy_hops: int = 0  # how many X-Forwarded-For hops to trust for the per-IP limit
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
@@ -122,6 +124,13 @@ def _vendors(
             broken.add(name)
             continue
         if spec.is_configured(settings):
+            if spec.origin != "built-in":
+                try:
+                    trial_build(spec, settings)
+                except ProviderLoadError as exc:
+                    problems.add(str(exc))
+                    broken.add(name)
+                    continue
             vendors[name] = settings
     return vendors, broken
 
@@ -167,8 +176,8 @@ def _required(problems: Problems, name: str, why: str) -> None:
 
 def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Settings:
     """The settings, or :class:`ConfigErrors` listing every problem in ``environ`` at once."""
-    specs = discover()
     problems = Problems()
+    specs = discover(problems.errors)  # a broken third-party provider is one line here, not a traceback
     environ = read_secret_files(environ, _secret_variables(specs), problems)
     env = "dev" if force_dev else environ.get("OTP_ENV", "production").strip().lower() or "production"
     if env in ("development", "develop"):
@@ -228,6 +237,7 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     redis_timeout_s = bounded("OTP_REDIS_TIMEOUT_S", 2.0, 0.05, 60.0)
     max_body_bytes = whole("OTP_MAX_BODY_BYTES", 8192, 1024, 1024 * 1024)
     settings_cache_s = bounded("OTP_SETTINGS_CACHE_S", 0.5, 0.0, 1.0)
+    receipt_refresh_after_s = bounded("OTP_RECEIPT_REFRESH_AFTER_S", 60.0, 0.0, 3600.0)
     trusted_proxy_hops = whole("OTP_TRUSTED_PROXY_HOPS", 0, 0, 10)
     workers = whole("OTP_WORKERS", 1, 1, 64)
     metrics_port = whole("OTP_METRICS_PORT", 0, 1, 65535) or None
@@ -275,6 +285,7 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         redis_timeout_s=redis_timeout_s,
         max_body_bytes=max_body_bytes,
         settings_cache_s=settings_cache_s,
+        receipt_refresh_after_s=receipt_refresh_after_s,
         trusted_proxy_hops=trusted_proxy_hops,
         workers=workers,
         log_format="console" if log_format == "console" else "json",

@@ -1,4 +1,5 @@
-"""Delivery adapters. Depends only on httpx and msgspec; never imports otp_service or Litestar.
+"""Delivery adapters. Depends only on httpx, msgspec and (for ``webhook``) standardwebhooks; never imports
+otp_service or Litestar.
 
 Adapter docstrings mark where each fact about a vendor comes from: [doc] the vendor's own
 documentation (the page each module cites), [code] public code such as the vendor's SDKs,
@@ -6,11 +7,13 @@ documentation (the page each module cites), [code] public code such as the vendo
 checked against a real reply before relying on it.
 """
 
+from . import _http as http  # the helpers every adapter calls (timeouts, failure classes), for third-party ones too
 from .base import (
     DEFAULT_SEND_OPTIONS,
     MAX_VENDOR_BODY_BYTES,
     Channel,
     CheckOutcome,
+    DeliveryLookup,
     DeliveryStatus,
     DeliveryUpdate,
     Msisdn,
@@ -38,6 +41,7 @@ __all__ = (
     "MAX_VENDOR_BODY_BYTES",
     "Channel",
     "CheckOutcome",
+    "DeliveryLookup",
     "DeliveryStatus",
     "DeliveryUpdate",
     "Msisdn",
@@ -61,5 +65,6 @@ __all__ = (
     "VerificationProvider",
     "build_providers",
     "discover",
+    "http",
     "load_vendor_settings",
 )

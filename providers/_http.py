@@ -102,15 +102,16 @@ async def call(
     json: Any = None,
     data: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    content: bytes | None = None,
 ) -> httpx.Response:
     """Send one request with the adapter's connect and total timeouts.
 
     ``delivers`` says whether a request that left but got no answer may have delivered a message
     (a send or a verification start): then a read timeout is :class:`ProviderDeliveryUnknown`,
-    otherwise (a token fetch, a code check) it is :class:`ProviderUnavailable`.
+    otherwise (a token fetch, a code check) it is :class:`ProviderUnavailable`. ``content`` is a body
+    sent exactly as given (a signed body must not be re-encoded).
     """
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
-    content: bytes | None = None
     # Compressed replies could expand past the cap inside one chunk: ask for none (replies are tiny).
     send_headers = {"Accept-Encoding": "identity", **(headers or {})}
     if json is not None:

@@ -36,6 +36,7 @@ __all__ = (
     "MAX_VENDOR_BODY_BYTES",
     "Channel",
     "CheckOutcome",
+    "DeliveryLookup",
     "DeliveryStatus",
     "DeliveryUpdate",
     "Msisdn",
@@ -257,6 +258,18 @@ class VerificationProvider(Protocol):
     ) -> StartedVerification: ...
 
     async def check(self, to: Msisdn, code: str, *, reference: str) -> CheckOutcome: ...
+
+
+@runtime_checkable
+class DeliveryLookup(Protocol):
+    """A sender whose vendor can be asked for a message's state (for receipts that never arrived).
+
+    ``to`` and ``sent_at_s`` (Unix seconds of the send) are for vendors that search by number and
+    time rather than by id. None means the vendor does not know the message (yet); errors are the
+    usual :class:`ProviderError` tree.
+    """
+
+    async def delivery_status(self, message_id: str, *, to: Msisdn, sent_at_s: float) -> DeliveryUpdate | None: ...
 
 
 class ReceiptParser(Protocol):

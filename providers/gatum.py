@@ -12,13 +12,15 @@ https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`pro
   (``GATUM_ACCESS_TOKEN``) skips the login; when it is refused the adapter logs in with
   username/password if those are configured too, else it fails with :class:`ProviderAuthError`.
 * ``/v1/send`` takes a JSON *array* of messages; we always send one message to one number, in
-  international digits without ``+``. ``lifetime`` is deliberately omitted: the documented default is
-  86400 s, the accepted range is not documented, and a value the vendor refuses would break every send;
-  a late SMS only carries a code that fails the check. Revisit once the range is known.
-* The success body is a [guess] (seen only through a third-party wrapper):
-  ``{"status": true, "data": [{"sending": {"details": {"sentID": 123}}}]}``. Only ``status`` is
-  required; ``sentID`` is searched for anywhere under ``data`` and a missing one gives
-  ``message_id=None`` rather than an error, since the message was accepted either way.
+  international digits without ``+``. ``lifetime`` (seconds, default 86400 [code, vendor SDKs]) is the
+  code's remaining lifetime, so a late SMS is dropped by Gatum rather than delivering a dead code. The
+  range is not documented: the value is kept within 60..86400 s [guess: the default is the ceiling].
+* The success body is not documented by Gatum; a third-party wrapper reads it as
+  ``{"status": true, "data": [{"sending": {"details": {"number", "senderID", "sentID"}}}]}`` [code].
+  The ``status`` envelope is the one the vendor's SDK and errors show [code], so ``{"status": true}``
+  is acceptance: ``sentID`` is searched for anywhere under ``data`` (its nesting is a [guess]) and a
+  missing one gives ``message_id=None``. Any other 2xx is a bad reply, which the dispatcher reads as
+  "may have delivered" (no second code through another provider).
 * Errors come as ``{"status": false, "error_code": <int>, "errors": {field: [messages]}, "error": "..."}``
   with HTTP 200 or 4xx [code]. Vendor messages may echo what we sent (number, text), so details are
   scrubbed: our text, number and credentials are replaced and every run of 4+ digits is masked. A
@@ -26,8 +28,15 @@ https://documenter.getpostman.com/view/3547620/SWEB1aY9; markers as in :mod:`pro
 * ``max_length`` is 1530 = 10 concatenated GSM-7 parts of 153: Gatum documents no limit [guess], ten
   parts is what carriers reliably reassemble, and an OTP text is far shorter anyway.
 * Receipts are a JSON array of per-part DLRs that must be acknowledged by echoing the ``id_state``
-  values as strings. ``id_state`` is assumed to equal the ``sentID`` of the send [guess], so it is the
-  ``message_id``. Only ``DELIVRD`` was seen; the other SMPP states are [guess]. The DLR carries the
+  values as strings [code]. That ``id_state`` equals the send's ``sentID`` is inferred: the vendor's
+  own GET-API SDK prints ``id_state`` as the "SMS ID" [code, Sempico/gatum-api-py README], and
+  ``sentID`` is the id the send reply gives the SMS [code, third-party]. Should they differ, the DLR
+  is still acknowledged (so Gatum stops re-sending it), the service counts it as unmatched
+  (``applied: 0`` in the webhook answer), and the verification keeps its send-time delivery state.
+  Only ``DELIVRD`` was seen; the other SMPP states are [guess], and an unknown word is ``unknown``.
+  Lost receipts: :meth:`GatumSender.delivery_status` searches ``/v1/sms-full-data`` (see there).
+  A DLR for one part of a longer message (``part_no`` < ``num_parts``) says nothing of the others,
+  so only a delivered *last* part (or a single-part message) counts as delivered. The DLR carries the
   message text (``text_sms``, i.e. the code): the receipt struct does not declare that field, so it is
   never decoded, let alone copied.
 """
@@ -44,16 +53,16 @@ import httpx
 import msgspec
 
 from . import _http
+from ._gatum_dlr import dlr_update, parse_receipts
 from ._token import Grant, TokenCache
+from ._validity import validity_in
 from .base import (
     DEFAULT_SEND_OPTIONS,
-    DeliveryStatus,
     DeliveryUpdate,
     Msisdn,
     ProviderAuthError,
     ProviderProtocolError,
     ProviderRejected,
-    ReceiptBatch,
     SendOptions,
     SendReceipt,
     VendorSettings,
@@ -68,6 +77,8 @@ _REFRESH_MARGIN_S = 300.0  # renew this long before the vendor's expires_at
 _DEFAULT_TOKEN_TTL_S = 3600.0  # when /v1/accesstoken omits expires_at [guess]
 _MIN_TOKEN_USE_S = 60.0
 _NO_LOGIN = "access token refused and no username/password to log in with"
+_MIN_LIFETIME_S = 60  # [guess]: Gatum documents no lower bound
+_MAX_LIFETIME_S = 86400  # the documented default [code, vendor SDKs]
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 _T = TypeVar("_T")
@@ -114,6 +125,9 @@ class _Envelope(msgspec.Struct):
     error: Any = None
 
 
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
 class _AuthorizeData(msgspec.Struct):
     authorization_code: str
 
@@ -121,16 +135,6 @@ class _AuthorizeData(msgspec.Struct):
 class _TokenData(msgspec.Struct):
     access_token: str
     expires_at: int | float | None = None
-
-
-class _Dlr(msgspec.Struct):
-    # text_sms is deliberately not declared: it holds the code and must never be decoded.
-    id_state: int | str
-    state: str
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-_DLRS = msgspec.json.Decoder(list[_Dlr])
 
 
 def _vendor_messages(envelope: _Envelope) -> list[str]:
@@ -182,6 +186,17 @@ def _find_sent_id(value: Any, depth: int = 0) -> str | None:
         found = _find_sent_id(child, depth + 1)
         if found is not None:
             return found
+    return None
+
+
+def _status_item(data: Any, message_id: str) -> str | None:
+    """The ``state`` of the item about ``message_id`` in an ``sms-full-data`` reply, if one is there."""
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("state"), str):
+            ids = {str(item.get(key)) for key in ("id_state", "sentID", "id") if item.get(key) is not None}
+            if message_id in ids:
+                return str(item["state"])
     return None
 
 
@@ -279,6 +294,9 @@ class GatumSender:
                 "delivery": True,
             }
         ]
+        lifetime = validity_in(options, unit_s=1, lowest=_MIN_LIFETIME_S, highest=_MAX_LIFETIME_S)
+        if lifetime is not None:
+            body[0]["lifetime"] = lifetime
         token = await self._tokens.get()
         response = await self._post_send(token, body)
         if self._auth_refused(response):
@@ -293,6 +311,31 @@ class GatumSender:
                     status_code=response.status_code,
                 )
         return self._receipt(response, to, text)
+
+    async def delivery_status(self, message_id: str, *, to: Msisdn, sent_at_s: float) -> DeliveryUpdate | None:
+        """``POST /v1/sms-full-data`` filtered by number and a time window [code: vendor SDKs' parameters].
+
+        Its reply is not documented: the first object under ``data`` whose ``id_state``/``sentID``/``id``
+        is our message id and that has a ``state`` is read like a DLR; anything else is None [guess].
+        The window is a day wider on each side, since its time zone is not documented either.
+        """
+        start, end = sent_at_s - 86400, self._clock() + 86400
+        window = " - ".join(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) for t in (start, end))
+        body = {"phone": [to.digits], "time_period": window, "type_sms": "sms", "limit": 50}
+        response = await _http.call(
+            self._client,
+            self.name,
+            self._settings,
+            "POST",
+            f"{self._base}/v1/sms-full-data",
+            delivers=False,
+            json=body,
+            headers={"X-Access-Token": await self._tokens.get()},
+        )
+        _http.raise_for_status(self.name, response, to=to, secrets=self._secrets)
+        envelope = _http.decode(_ENVELOPE, response, self.name)
+        found = _status_item(envelope.data, message_id)
+        return None if found is None else dlr_update(found, message_id)
 
     async def _post_send(self, token: str, body: list[dict[str, Any]]) -> httpx.Response:
         return await _http.call(
@@ -330,42 +373,6 @@ class GatumSender:
         _http.raise_for_status(self.name, response, secrets=secrets, text=text)
         envelope = _http.decode(_ENVELOPE, response, self.name)
         return SendReceipt(provider=self.name, message_id=_find_sent_id(envelope.data))
-
-
-# --- delivery receipts ------------------------------------------------------------------------------
-
-_STATES: dict[str, DeliveryStatus] = {
-    "DELIVRD": DeliveryStatus.DELIVERED,
-    "DELIVERD": DeliveryStatus.DELIVERED,  # spelling seen in the PHP README
-    "DELIVERED": DeliveryStatus.DELIVERED,
-    "UNDELIV": DeliveryStatus.UNDELIVERED,
-    "UNDELIVERED": DeliveryStatus.UNDELIVERED,
-    "EXPIRED": DeliveryStatus.UNDELIVERED,
-    "REJECTD": DeliveryStatus.FAILED,
-    "REJECTED": DeliveryStatus.FAILED,
-    "ACCEPTD": DeliveryStatus.SENT,
-    "ACCEPTED": DeliveryStatus.SENT,
-    "ENROUTE": DeliveryStatus.SENT,
-}
-
-
-def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
-    """Gatum's REST DLR push: a JSON array, acknowledged by echoing the ``id_state`` values as strings."""
-    dlrs = _http.decode_receipt(_DLRS, body, "gatum: not a DLR array")
-    updates: list[DeliveryUpdate] = []
-    ack: list[str] = []
-    for dlr in dlrs:
-        message_id = str(dlr.id_state)
-        ack.append(message_id)
-        state = dlr.state.strip().upper()
-        updates.append(
-            DeliveryUpdate(
-                status=_STATES.get(state, DeliveryStatus.UNKNOWN),
-                message_id=message_id,
-                vendor_status=state[:32] or None,
-            )
-        )
-    return ReceiptBatch(updates=updates, response=ack)
 
 
 def _is_configured(settings: GatumSettings) -> bool:

@@ -17,10 +17,15 @@ Design decisions (vendor docs: https://docs.instasent.com, Transactional API; ma
   that suffix: receipts still carry our verification id. A reference too long for the 40-character
   limit is not sent at all (receipts then match on the message id), rather than truncated into a
   value that would match nothing.
-* The 201 body is a [guess]: ``{"entity": {"id": ...}}`` (the shape of the list endpoint and of the
-  Product API [doc]); a top-level ``{"id": ...}`` is accepted too. A 2xx JSON object without an id
-  gives ``message_id=None`` instead of an error: the vendor accepted the message, and failing over
-  would deliver a second code. A 2xx that is not JSON is :class:`ProviderProtocolError`.
+* Two 201 shapes are documented: ``POST /sms`` answers one ``ResponseSmsItem`` under ``entity``
+  (``{"entity": {"id": ...}}``, the OpenAPI's ``sms-create``) and ``POST /sms/bulk`` answers
+  ``{"entities": [...], "errors": [...]}``, accepted and rejected items side by side [doc:
+  https://docs.instasent.com/openapi/transactional.openapi.yaml and the HTTP quickstart]. We send
+  single SMS, but read both, since a 201 is not proof of acceptance in the bulk shape: an ``errors``
+  item with no ``entities`` is a refusal (:class:`ProviderRejected`), not a delivered message. A
+  top-level ``{"id": ...}`` is accepted too [guess]. A 2xx JSON object without an id gives
+  ``message_id=None`` instead of an error: the vendor accepted the message, and failing over would
+  deliver a second code. A 2xx that is not JSON is :class:`ProviderProtocolError`.
 * Status codes [doc]: 400/404/413 are :class:`ProviderRejected` (our request is wrong, retrying it
   elsewhere is pointless but harmless); 402 (no balance) is rejected with ``vendor_code="402"`` so
   the chain moves to the next provider; 429 (empty body, ``X-RateLimit-Reset``) and 5xx are
@@ -29,6 +34,7 @@ Design decisions (vendor docs: https://docs.instasent.com, Transactional API; ma
 * ``max_length = 1000``: Instasent concatenates long texts (160 GSM-7 / 70 UCS-2 per part [doc]) and
   states no maximum. 1000 characters is 7 GSM-7 parts, several times any OTP template, and stays
   below the ~10-part ceiling where concatenated SMS become unreliable on handsets.
+* Lost receipts: ``GET /sms/{id}`` gives a message's state [doc] (:meth:`InstasentSms.delivery_status`).
 * Receipts [doc]: one JSON object per transition. ``sent``/``accepted``/``buffered`` are all after
   the hand-off to the carrier (``buffered`` means the network holds it for an unreachable handset),
   so they map to SENT, not QUEUED. ``stop`` and other inbound events (which carry ``message``) are
@@ -42,6 +48,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -93,13 +100,24 @@ class _Entity(msgspec.Struct):
 class _SendResponse(msgspec.Struct):
     entity: _Entity | None = None
     id: str | int | None = None
+    entities: list[_Entity] | None = None  # the bulk shape
+    errors: Any = None
 
 
 class _ErrorBody(msgspec.Struct):
     message: Any = None
 
 
+class _LookedUp(msgspec.Struct):
+    status: str | None = None
+
+
+class _Lookup(msgspec.Struct):
+    entity: _LookedUp | None = None
+
+
 _SEND = msgspec.json.Decoder(_SendResponse)
+_LOOKUP = msgspec.json.Decoder(_Lookup)
 _ERROR = msgspec.json.Decoder(_ErrorBody)
 
 
@@ -142,7 +160,38 @@ class InstasentSms:
             self._raise_for_error(response, to, text)
         body = _http.decode(_SEND, response, self.name)
         message_id = body.entity.id if body.entity is not None and body.entity.id is not None else body.id
+        if message_id is None and body.entities:
+            message_id = body.entities[0].id
+        elif message_id is None and body.entity is None and body.errors:  # the bulk shape, our SMS refused
+            reason = _http.scrub(
+                msgspec.json.encode(body.errors).decode(), secrets=(self._settings.token,), to=to, message=text
+            )
+            raise ProviderRejected(
+                self.name, f"refused in a {response.status_code}: {reason}", status_code=response.status_code
+            )
         return SendReceipt(provider=self.name, message_id=None if message_id is None else str(message_id))
+
+    async def delivery_status(self, message_id: str, *, to: Msisdn, sent_at_s: float) -> DeliveryUpdate | None:
+        """``GET /sms/{id}`` [doc], read as ``{"entity": {"status": ...}}`` like the create reply; 404 is None."""
+        response = await _http.call(
+            self._client,
+            self.name,
+            self._settings,
+            "GET",
+            f"{self._url}/{quote(message_id, safe='')}",
+            delivers=False,
+            headers={"Authorization": f"Bearer {self._settings.token}", "Accept": "application/json"},
+        )
+        if response.status_code == 404:
+            return None
+        _http.raise_for_status(self.name, response, to=to, secrets=(self._settings.token,))
+        body = _http.decode(_LOOKUP, response, self.name)
+        status = body.entity.status.strip().lower() if body.entity is not None and body.entity.status else ""
+        if not status:
+            return None
+        return DeliveryUpdate(
+            status=_STATUSES.get(status, DeliveryStatus.UNKNOWN), message_id=message_id, vendor_status=status[:32]
+        )
 
     def _raise_for_error(self, response: httpx.Response, to: Msisdn, text: str) -> None:
         status = response.status_code

@@ -10,12 +10,16 @@ https://docs-latam.wavy.global; markers as in :mod:`providers`):
   and ``correlationId`` = our verification id, which Wavy echoes in its callbacks. The id is at most 64
   characters [doc]; a longer one is left out rather than truncated (a truncated id would match nothing)
   and the callbacks are then matched on Wavy's ``id`` alone.
+* ``expiresInMinutes`` [doc] carries the code's remaining lifetime, rounded up to whole minutes and
+  kept within 1..1440 (the documented default validity is 24 h; no maximum is stated [guess]), so
+  Wavy drops a message that could only deliver a dead code.
 * Success is HTTP 200 ``{"id": "<uuid>", "correlationId": "..."}`` [doc]; the doc renders it inside
   ``[...]`` while client code reads an object, so both an object and a one-element list are accepted.
 * The error body is undocumented ([guess] ``{"errorCode", "errorMessage"}``), so the HTTP status alone
   decides the error type; a JSON ``errorCode``/``errorMessage`` only enriches the detail. Vendor
   messages may echo the request, so our text, number and token are scrubbed from them and every run of
   4+ digits is masked.
+* Lost receipts: :meth:`WavySender.delivery_status` asks the status query API [doc] (see there).
 * Receipts: the "callback" (sent status) and the "DLR" (delivered status) are both JSON objects POSTed to
   the configured URLs [doc]; one object or a list of them is accepted. A delivered code 4/104 decides
   when present; otherwise the sent code does. Wavy's webhook response format is undocumented [guess], so
@@ -25,12 +29,13 @@ https://docs-latam.wavy.global; markers as in :mod:`providers`):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import msgspec
 
 from . import _http
+from ._validity import validity_in
 from .base import (
     DEFAULT_SEND_OPTIONS,
     DeliveryStatus,
@@ -49,6 +54,7 @@ __all__ = ("SPEC", "WavySender", "WavySettings", "parse_receipts")
 
 MAX_TEXT_LENGTH = 1280  # messageText limit [doc]
 MAX_CORRELATION_ID_LENGTH = 64  # correlationId limit [doc]
+MAX_EXPIRES_IN_MINUTES = 24 * 60  # the documented default validity (24 h); no maximum is stated [guess]
 
 
 class WavySettings(VendorSettings, frozen=True, kw_only=True):
@@ -92,6 +98,7 @@ class _Status(msgspec.Struct, rename="camel"):
 
 _ACCEPTED = msgspec.json.Decoder(_Accepted | list[_Accepted])
 _ERROR = msgspec.json.Decoder(_ErrorBody)
+_ANY: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 # strict=False: a code sent as "2" instead of 2 is still read.
 _STATUSES = msgspec.json.Decoder(_Status | list[_Status], strict=False)
 
@@ -106,6 +113,7 @@ class WavySender:
         self._settings = settings
         self._client = client
         self._url = f"{settings.base_url.rstrip('/')}/v1/send-sms"
+        self._status_url = f"{settings.base_url.rstrip('/')}/v1/sms/status/search"
         self._headers = {"UserName": settings.username, "AuthenticationToken": settings.token}
 
     async def send(
@@ -113,7 +121,10 @@ class WavySender:
     ) -> SendReceipt:
         if len(text) > MAX_TEXT_LENGTH:
             raise ProviderRejected(self.name, f"text too long ({len(text)} > {MAX_TEXT_LENGTH} characters)")
-        body = {"destination": to.digits, "messageText": text}
+        body: dict[str, str | int] = {"destination": to.digits, "messageText": text}
+        expires = validity_in(options, unit_s=60, lowest=1, highest=MAX_EXPIRES_IN_MINUTES)
+        if expires is not None:
+            body["expiresInMinutes"] = expires
         if reference and len(reference) <= MAX_CORRELATION_ID_LENGTH:
             body["correlationId"] = reference
         response = await _http.call(
@@ -147,6 +158,32 @@ class WavySender:
                 raise ProviderProtocolError(self.name, "empty list in the send reply", status_code=status)
             accepted = accepted[0]
         return SendReceipt(provider=self.name, message_id=accepted.id or None)
+
+    async def delivery_status(self, message_id: str, *, to: Msisdn, sent_at_s: float) -> DeliveryUpdate | None:
+        """``POST /v1/sms/status/search`` with ``{"ids": [id]}`` [doc: statuses kept 3 days, 1 request/s].
+
+        The list's wrapper is not documented, so the first object carrying our ``id`` anywhere in the
+        reply is read as a status item (the callback/DLR fields [doc]); none is None.
+        """
+        response = await _http.call(
+            self._client,
+            self.name,
+            self._settings,
+            "POST",
+            self._status_url,
+            delivers=False,
+            json={"ids": [message_id]},
+            headers=self._headers,
+        )
+        secrets = (self._settings.username, self._settings.token)
+        _http.raise_for_status(self.name, response, secrets=secrets, to=to)
+        found = _item_with_id(_http.decode(_ANY, response, self.name), message_id)
+        if found is None:
+            return None
+        try:
+            return _update(msgspec.convert(found, _Status, strict=False))
+        except msgspec.ValidationError as exc:
+            raise ProviderProtocolError(self.name, f"unexpected status item: {exc}", status_code=200) from exc
 
     @staticmethod
     def _error(response: httpx.Response) -> tuple[str | None, str | None]:
@@ -221,6 +258,20 @@ def _update(item: _Status) -> DeliveryUpdate:
         reference=item.correlation_id or None,
         vendor_status=vendor_status[:64] if vendor_status else None,
     )
+
+
+def _item_with_id(value: Any, message_id: str, depth: int = 0) -> dict[str, Any] | None:
+    if depth > 4:
+        return None
+    if isinstance(value, dict):
+        if value.get("id") == message_id:
+            return value
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            if (found := _item_with_id(item, message_id, depth + 1)) is not None:
+                return found
+    return None
 
 
 def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:

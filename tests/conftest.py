@@ -22,7 +22,7 @@ from otp_service.app import create_app
 from otp_service.devredis import RedisProcess
 from otp_service.domain.codes import Argon2Params
 from otp_service.settings import Settings, load_settings
-from tests.fakes import conectaline, gatum, instasent, message_central, wavy
+from tests.fakes import conectaline, gatum, instasent, message_central, wavy, webhook
 
 CHEAP_ARGON2 = Argon2Params(time_cost=1, memory_kib=256)
 API_KEY = "web-secret-key-0123456789"
@@ -46,12 +46,14 @@ class Vendors:
         self.wavy = wavy.FakeWavy()
         self.instasent = instasent.FakeInstasent()
         self.conectaline = conectaline.FakeConectaline()
+        self.webhook = webhook.FakeOperator()
         self.by_host: dict[str, Any] = {
             httpx.URL(message_central.BASE_URL).host: self.message_central,
             httpx.URL(gatum.BASE_URL).host: self.gatum,
             httpx.URL(wavy.BASE_URL).host: self.wavy,
             httpx.URL(instasent.BASE_URL).host: self.instasent,
             httpx.URL(conectaline.BASE_URL).host: self.conectaline,
+            httpx.URL(webhook.BASE_URL).host: self.webhook,
         }
         self.calls: list[str] = []
 
@@ -71,6 +73,7 @@ class Vendors:
             **wavy.env(),
             **instasent.env(),
             **conectaline.env(),
+            **webhook.env(),
         }
 
     def last_text(self, vendor: str = "gatum") -> str:

@@ -28,6 +28,7 @@ from ..domain.errors import (
     DomainError,
     InvalidPhone,
     NotFound,
+    NumberNotAllowed,
     ProviderUnavailableError,
     RateLimited,
     SettingsUnreadable,
@@ -158,6 +159,13 @@ class ProblemCode(enum.StrEnum):
         (),
         ("Retry-After",),
     )
+    NUMBER_NOT_ALLOWED = (
+        "number_not_allowed",
+        403,
+        "Number not allowed",
+        "The number's type (premium rate, toll free, fixed line, ...) or prefix is not accepted by the live "
+        "settings; `detail` says which.",
+    )
     INTERNAL_ERROR = (
         "internal_error",
         500,
@@ -195,6 +203,7 @@ class Problem(msgspec.Struct, kw_only=True):
     retry_after: int | None = None
     errors: list[ProblemError] | None = None
     tried: list[ProviderTried] | None = None
+    limit: str | None = None  # 429: which limit or budget was reached
 
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -312,7 +321,13 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
 
 def _rate_limited(request: Request[Any, Any, Any], exc: RateLimited) -> Response[dict[str, Any]]:
     seconds = exc.retry_after_s
-    return problem(ProblemCode.RATE_LIMITED, exc.detail, headers={"Retry-After": str(seconds)}, retry_after=seconds)
+    return problem(
+        ProblemCode.RATE_LIMITED,
+        exc.detail,
+        headers={"Retry-After": str(seconds)},
+        retry_after=seconds,
+        limit=exc.limit,
+    )
 
 
 def _validation_failed(request: Request[Any, Any, Any], exc: ValidationFailed) -> Response[dict[str, Any]]:
@@ -369,6 +384,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[..., Response[Any]]] = {
     ValidationFailed: _validation_failed,
     InvalidPhone: _invalid_phone,
     CountryNotAllowed: _plain(ProblemCode.COUNTRY_NOT_ALLOWED),
+    NumberNotAllowed: _plain(ProblemCode.NUMBER_NOT_ALLOWED),
     NotFound: _plain(ProblemCode.NOT_FOUND),
     Conflict: _plain(ProblemCode.CONFLICT),
     RateLimited: _rate_limited,

@@ -61,6 +61,7 @@ class VerificationController(Controller):
             P.INVALID_PHONE,
             P.UNAUTHORIZED,
             P.COUNTRY_NOT_ALLOWED,
+            P.NUMBER_NOT_ALLOWED,
             P.CONFLICT,
             P.RATE_LIMITED,
             P.PROVIDER_UNAVAILABLE,
@@ -152,7 +153,7 @@ class VerificationController(Controller):
     async def status(
         self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService], client: NamedDependency[str]
     ) -> VerificationOut:
-        return verification_out(await otp_service.get(_known_id(verification_id), client), _now_ms())
+        return verification_out(await otp_service.status(_known_id(verification_id), client), _now_ms())
 
     @post(
         "/{verification_id:str}/cancel",

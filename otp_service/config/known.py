@@ -32,6 +32,7 @@ KNOWN_VARIABLES = frozenset(
         "OTP_HASH_THREADS",
         "OTP_MAX_BODY_BYTES",
         "OTP_SETTINGS_CACHE_S",
+        "OTP_RECEIPT_REFRESH_AFTER_S",
         "OTP_SETTINGS_FILE",  # the baseline of the live settings (otp_service.config.settings_file)
         "OTP_LOG_FORMAT",
         "OTP_LOG_LEVEL",

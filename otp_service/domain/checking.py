@@ -24,7 +24,8 @@ from .check_sources import UNLIMITED, CheckSources, SourceOutcome
 from .codes import CodeHasher
 from .dispatcher import Dispatcher
 from .errors import NotFound, RateLimited, StoreUnavailable
-from .models import CheckResult, Status
+from .fraud import FraudGuard
+from .models import CheckResult, Mode, Status
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
 from .releases import Releases
@@ -48,6 +49,7 @@ class CheckFlow:
     dispatcher: Dispatcher
     hasher: CodeHasher
     sources: CheckSources | None
+    fraud: FraudGuard | None
 
     async def _settings(self, client: str) -> LiveSettings:
         raise NotImplementedError
@@ -146,6 +148,8 @@ class CheckFlow:
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
         if result is FinishOutcome.APPROVED:
+            if self.fraud is not None and taken.mode != Mode.TEST:  # the conversion guard's approvals
+                await self.fraud.approved(e164)
             return CheckResult(id=taken.id, to=e164, status=Status.APPROVED, valid=True)
         if result is FinishOutcome.WRONG:
             return CheckResult(id=taken.id, to=e164, status=Status.PENDING, valid=False, attempts_left=left)

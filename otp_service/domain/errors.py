@@ -8,6 +8,7 @@ __all__ = (
     "DomainError",
     "InvalidPhone",
     "NotFound",
+    "NumberNotAllowed",
     "ProviderUnavailableError",
     "RateLimited",
     "SettingsInvalid",
@@ -41,6 +42,14 @@ class InvalidPhone(DomainError):
 
 class CountryNotAllowed(DomainError):
     pass
+
+
+class NumberNotAllowed(DomainError):
+    """A valid number of a type or prefix the live settings refuse; ``reason`` is ``type`` or ``prefix``."""
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class NotFound(DomainError):

@@ -16,6 +16,18 @@ import msgspec
 import phonenumbers
 
 from .errors import SettingsInvalid
+from .fraud_policy import (
+    DEFAULT_COUNTRY_LIMITS,
+    DEFAULT_NUMBER_TYPES,
+    DEFAULT_SMS_BUDGET,
+    Budget,
+    BudgetKey,
+    ConversionGuard,
+    NumberType,
+    Prefix,
+    Price,
+    check_fraud_rules,
+)
 from .patterns import whole
 
 __all__ = (
@@ -74,6 +86,20 @@ class LiveSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     )
     brand: Brand = "Acme"
     test_numbers: Annotated[dict[PhoneKey, Digits], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=dict)
+    allowed_number_types: Annotated[list[NumberType], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_NUMBER_TYPES)
+    )
+    blocked_prefixes: Annotated[list[Prefix], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    country_limits: Annotated[dict[BudgetKey, Budget], msgspec.Meta(max_length=300)] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_COUNTRY_LIMITS)
+    )
+    sms_budget: Budget = DEFAULT_SMS_BUDGET
+    app_country_limits: Annotated[dict[BudgetKey, Budget], msgspec.Meta(max_length=300)] = msgspec.field(
+        default_factory=dict
+    )
+    app_sms_budget: Budget = msgspec.field(default_factory=Budget)
+    prices: Annotated[dict[BudgetKey, Price], msgspec.Meta(max_length=300)] = msgspec.field(default_factory=dict)
+    conversion_guard: ConversionGuard = msgspec.field(default_factory=ConversionGuard)
 
 
 class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -97,6 +123,16 @@ class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     )
     brand: Brand | msgspec.UnsetType = msgspec.UNSET
     test_numbers: Annotated[dict[PhoneKey, Digits], msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    allowed_number_types: Annotated[list[NumberType], msgspec.Meta(min_length=1)] | msgspec.UnsetType = msgspec.UNSET
+    blocked_prefixes: Annotated[list[Prefix], msgspec.Meta(max_length=1000)] | msgspec.UnsetType = msgspec.UNSET
+    country_limits: Annotated[dict[BudgetKey, Budget], msgspec.Meta(max_length=300)] | msgspec.UnsetType = msgspec.UNSET
+    sms_budget: Budget | msgspec.UnsetType = msgspec.UNSET
+    app_country_limits: Annotated[dict[BudgetKey, Budget], msgspec.Meta(max_length=300)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    app_sms_budget: Budget | msgspec.UnsetType = msgspec.UNSET
+    prices: Annotated[dict[BudgetKey, Price], msgspec.Meta(max_length=300)] | msgspec.UnsetType = msgspec.UNSET
+    conversion_guard: ConversionGuard | msgspec.UnsetType = msgspec.UNSET
 
 
 class PolicyContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,6 +195,9 @@ def _check_rules(settings: LiveSettings, ctx: PolicyContext) -> LiveSettings:
         if not phonenumbers.is_possible_number(parsed):
             raise _error("test_numbers", "keys must be phone numbers in international form")
         numbers[phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)] = code
+    broken = check_fraud_rules(settings)
+    if broken is not None:
+        raise _error(*broken)
     return msgspec.structs.replace(settings, test_numbers=numbers)
 
 

@@ -14,6 +14,10 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   the live settings, each app's overrides (``app:<name>``) and their audit log; ``otp:{ready}`` is
   only read, by the readiness probe. ``otp:{session:<sha256>}`` is an admin console session and
   ``otp:{signin}:*`` its sign-in windows.
+* ``otp:{budget}:*`` holds every send budget's counter, their index and the budget charges' token
+  records (``budgets.py``); ``otp:{guard}:*`` the conversion guard's bucketed counts per prefix and
+  country, its holds and indexes (``conversion.py``). One slot each: one script charges every budget
+  of a send, and one judges a send, all or nothing.
 
 Charges are token-based and can be given back safely at any time. Every request draws a random token;
 the script that charges a window slot or an attempt records it, and the script that gives it back
@@ -90,6 +94,14 @@ class Scripts:
     settings_cas: AsyncScript
     take_source: AsyncScript
     signin_attempt: AsyncScript
+    budget_charge: AsyncScript
+    budget_refund: AsyncScript
+    budget_usage: AsyncScript
+    guard_send: AsyncScript
+    guard_count: AsyncScript
+    guard_release: AsyncScript
+    guard_stats: AsyncScript
+    guard_holds: AsyncScript
 
     @classmethod
     def register(cls, redis: AnyRedis) -> Scripts:
@@ -140,6 +152,10 @@ class Keys:
     def id(self, vid: str) -> str:
         return f"{self.prefix}:{{{vid}}}:to"
 
+    def refresh(self, vid: str) -> str:
+        """Claims a delivery-status refresh of a verification for a while (``delivery_refresh.py``)."""
+        return f"{self.prefix}:{{{vid}}}:refresh"
+
     def message(self, provider: str, message_id: str) -> str:
         return f"{self.prefix}:{{msg:{provider}:{message_id}}}"
 
@@ -172,6 +188,29 @@ class Keys:
     def signin_window(self, ip: str | None) -> str:
         """Console sign-in attempts from one address (or from all, ``None``), on one slot together."""
         return f"{self.prefix}:{{signin}}:" + (f"ip:{ip}" if ip is not None else "all")
+
+    # -- fraud guard: budgets on the ``{budget}`` slot, the conversion guard on ``{guard}`` ----------
+    def budget(self, name: str) -> str:
+        """One budget's counter (``budgets.py``); ``name`` is the budget's name."""
+        return f"{self.prefix}:{{budget}}:b:{name}"
+
+    def budget_token(self, token: str) -> str:
+        return f"{self.prefix}:{{budget}}:tk:{token}"
+
+    @property
+    def budget_index(self) -> str:
+        return f"{self.prefix}:{{budget}}:index"
+
+    def guard_base(self, kind: str, member: str = "") -> str:
+        """The base of a prefix's (``p``) or country's (``c``) bucket keys; the script appends the bucket."""
+        return f"{self.prefix}:{{guard}}:{kind}:{member}"
+
+    def guard_hold(self, prefix: str) -> str:
+        return f"{self.prefix}:{{guard}}:hold:{prefix}"
+
+    def guard_index(self, kind: str) -> str:
+        """Prefixes (``p``), countries (``c``) seen lately, or prefixes held (``held``)."""
+        return f"{self.prefix}:{{guard}}:index:{kind}"
 
 
 class RedisStore:

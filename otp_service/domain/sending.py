@@ -22,6 +22,7 @@ from providers import DeliveryStatus, SendOptions
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
 from .errors import Conflict, StoreUnavailable
+from .fraud import Admission, FraudGuard
 from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
 from .local_code import LocalDraft
@@ -55,6 +56,7 @@ class SendFlow:
     hasher: CodeHasher
     webotp_host: str | None
     test_numbers_allowed: bool
+    fraud: FraudGuard | None
 
     async def _settings(self, client: str) -> LiveSettings:
         raise NotImplementedError
@@ -78,6 +80,8 @@ class SendFlow:
         live = await self._settings(client)
         phone = parse_phone(to, live.allowed_countries)
         structlog.contextvars.bind_contextvars(to=phone.masked())
+        if self.fraud is not None and not self._test_number(phone, live):  # test numbers cost no SMS
+            await self.fraud.screen(phone, live)
         if not idempotency_key:
             return await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash), False
 
@@ -118,10 +122,11 @@ class SendFlow:
     ) -> Verification:
         reservation = await self.limiter.reserve(phone.e164, client, ip, live)
         vid = reservation.begin.current_id or new_verification_id()
-        test_code = live.test_numbers.get(phone.e164) if self.test_numbers_allowed else None
+        test_code = live.test_numbers.get(phone.e164) if self._test_number(phone, live) else None
         draft = LocalDraft(
             vid, live, self.hasher, locale=locale, app_hash=app_hash, webotp_host=self.webotp_host, code=test_code
         )
+        admission: Admission | None = None
         try:
             if test_code is not None:
                 delivered = Delivered(
@@ -134,6 +139,8 @@ class SendFlow:
             else:
                 # The message is worth delivering only while the code lives (a new code gets the full TTL).
                 options = SendOptions(validity_s=live.ttl_seconds, locale=locale)
+                if self.fraud is not None:
+                    admission = await self.fraud.admit(phone, client, live)
                 delivered = await self.dispatcher.send(
                     live.providers,
                     phone.msisdn,
@@ -142,11 +149,17 @@ class SendFlow:
                     local=draft,
                     options=options,
                 )
+                admission = None  # delivered: the budgets keep the charge
             return await self._commit(phone, live, vid, reservation, delivered, client)
         except BaseException as exc:
             draft.cancel()
+            if admission is not None and self.fraud is not None:
+                await self.fraud.give_back(admission, store_down=isinstance(exc, StoreUnavailable))
             await self.limiter.release(reservation, store_down=isinstance(exc, StoreUnavailable))
             raise
+
+    def _test_number(self, phone: Phone, live: LiveSettings) -> bool:
+        return self.test_numbers_allowed and phone.e164 in live.test_numbers
 
     async def _commit(
         self,

@@ -5,6 +5,8 @@ Sending lives in ``sending.py`` and checking in ``checking.py``; this class owns
 
 from __future__ import annotations
 
+import time
+
 import structlog
 
 from providers import DeliveryUpdate, Providers
@@ -13,8 +15,10 @@ from .app_settings import AppSettings
 from .check_sources import CheckSources
 from .checking import CheckFlow
 from .codes import CodeHasher
+from .delivery_refresh import DeliveryRefresh
 from .dispatcher import Dispatcher
 from .errors import NotFound
+from .fraud import FraudGuard
 from .idempotency_store import IdempotencyStore
 from .limits import SendLimiter
 from .live import LiveSettingsSource
@@ -42,6 +46,8 @@ class OtpService(SendFlow, CheckFlow):
         test_numbers_allowed: bool = False,
         apps: AppSettings | None = None,
         sources: CheckSources | None = None,
+        refresh_after_s: float = 0.0,
+        fraud: FraudGuard | None = None,
     ) -> None:
         self.store = store
         self.idempotency = idempotency
@@ -55,6 +61,8 @@ class OtpService(SendFlow, CheckFlow):
         self.test_numbers_allowed = test_numbers_allowed
         self.apps = apps
         self.sources = sources
+        self.refresh = DeliveryRefresh(store, self.receipts, dispatcher.providers, after_s=refresh_after_s)
+        self.fraud = fraud
 
     async def _settings(self, client: str) -> LiveSettings:
         """The client app's effective settings (the global ones when it overrides nothing)."""
@@ -71,6 +79,13 @@ class OtpService(SendFlow, CheckFlow):
         verification = await self.store.read(e164, verification_id) if e164 else None
         if verification is None or verification.client != client:
             raise NotFound("No verification with this id.")
+        return verification
+
+    async def status(self, verification_id: str, client: str = "") -> Verification:
+        """:meth:`get`, with the delivery state asked of the vendor when its receipt is late."""
+        verification = await self.get(verification_id, client)
+        if await self.refresh.refresh(verification, int(time.time() * 1000)):
+            verification = await self.store.read(verification.to, verification_id) or verification
         return verification
 
     async def cancel(self, verification_id: str, client: str = "") -> Verification:

@@ -134,6 +134,11 @@ class VerificationStore:
     async def id_for_message(self, provider: str, message_id: str) -> str | None:
         return await self._get_text(self._keys.message(provider, message_id))
 
+    async def claim_refresh(self, vid: str, ttl_ms: int) -> bool:
+        """True for the first caller within ``ttl_ms``: it may ask the vendor about ``vid``."""
+        key = self._keys.refresh(vid)
+        return bool(await self._store.run(lambda: self._store.redis.set(key, "1", nx=True, px=ttl_ms)))
+
     async def _get_text(self, key: str) -> str | None:
         value = await self._store.run(lambda: self._store.redis.get(key))
         return as_text(value) if value is not None else None

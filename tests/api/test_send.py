@@ -180,5 +180,8 @@ async def test_test_numbers_are_ignored_in_production_without_opt_in(client: Cli
     if response.status_code == 201:  # the number is valid: it must have been really sent
         assert vendors.gatum.messages
         assert response.json()["provider"] == "gatum"
+    elif response.status_code == 403:  # a US personal number: refused like any other real one of its type
+        assert_problem(response, 403, "number_not_allowed")
+        assert not vendors.gatum.messages
     else:
         assert_problem(response, 400, "invalid_phone")

@@ -43,6 +43,23 @@ CONTRACT_DEFAULTS: dict[str, Any] = {
     },
     "brand": "Acme",
     "test_numbers": {},
+    "allowed_number_types": ["mobile", "fixed_line_or_mobile"],
+    "blocked_prefixes": [],
+    "country_limits": {"default": {"per_hour": 1000, "per_day": 10000}},
+    "sms_budget": {"per_hour": 10000, "per_day": 100000},
+    "app_country_limits": {},
+    "app_sms_budget": {},
+    "prices": {},
+    "conversion_guard": {
+        "enabled": True,
+        "prefix_digits": 6,
+        "window_seconds": 600,
+        "baseline_seconds": 86400,
+        "min_sends": 20,
+        "surge_factor": 5.0,
+        "min_conversion": 0.2,
+        "hold_seconds": 3600,
+    },
 }
 
 

@@ -1,9 +1,23 @@
 """A fake of Conectaline WebSMS (docs: see ``providers/conectaline.py``), for MockTransport. PROVISIONAL.
 
-Only login is documented [doc]; the send contract comes from the vendor's examples [seed] and the
-rest is guessed, exactly as in the adapter: the ``data`` contents of a successful push, the status
-and message of a refused token, the business-error status. Every guess is a switch here so tests
-can exercise both readings. Routes on the path suffix only, so any host works.
+Routes on the path suffix only, so any host works. Where each shape comes from (the vendor's API
+examples page, https://websms.conectaline.com/docs/ejemplos-api/1026):
+
+* ``POST /v1/login`` (form ``email``, ``password``) -> ``{"data": {"token", "expires_in",
+  "expires_at"}}`` [doc: the PHP examples read ``$output['data']['token']`` and both expiry fields];
+  the Python example reads them at the top level (``login_top_level``) [doc]. The UNITS are not
+  documented: ``expires_in`` is served in seconds and ``expires_at`` as a naive ``YYYY-MM-DD
+  HH:MM:SS`` [guess]; ``login_fields`` serves other readings (minutes, local time, ISO, Unix).
+* Errors -> ``{"error": {"message": ..}}`` [doc: ``$output['error']['message']``]; the Guzzle example
+  prints ``$error['error']`` as a string, so ``string_errors`` serves ``{"error": "..."}`` [doc].
+  Which HTTP status an error comes with is not documented (the examples test for the ``error`` key,
+  not the status): ``login_error_status`` / ``auth_error_status`` / ``business_error_status`` [guess].
+* ``POST /v1/push/simple`` (form ``configuration_name``, ``message``, ``numbers``, and ``api_token`` or
+  ``Authorization: Bearer``) [doc: curl examples] -> ``{"data": ...}`` [doc: ``isset($result['data'])``].
+  What ``data`` holds is NOT documented (the example only ``var_dump``s it): ``push_data`` picks a
+  reading, ``"object"`` (default, ``{"id", "total", "status"}``), ``"list"`` (``[{"id"}]``) or
+  ``"opaque"`` (``true``, no id at all), all [guess].
+* Delivery receipts: the vendor documents none; the fake has no receipt builder.
 
 ``SETTINGS`` uses the fixed token of an "API" user (the natural choice for a server, and what the
 shared failure battery expects: no login in front of the send); ``LOGIN_SETTINGS`` / ``build_login``
@@ -117,6 +131,8 @@ class FakeConectaline:
         self.business_error_status = 400
         self.login_fields: dict[str, Any] = {}  # overrides of the login reply's expires_in / expires_at
         self.login_top_level = False  # reply {token, ..} without the `data` wrapper (one vendor example reads it so)
+        self.string_errors = False  # {"error": "..."} instead of {"error": {"message": "..."}}
+        self.push_data = "object"  # what a push's `data` holds: "object", "list" or "opaque" (all [guess])
         self._tokens: dict[str, float] = {}  # temporary token -> unix expiry
         self._ids = itertools.count(1)
 
@@ -137,6 +153,14 @@ class FakeConectaline:
         return self.handler(request)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        response = self._handle(request)
+        if self.string_errors and b'"error"' in response.content:
+            body = msgspec.json.decode(response.content)
+            if isinstance(body, dict) and isinstance(body.get("error"), dict):
+                return _json(response.status_code, {"error": body["error"].get("message", "")})
+        return response
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path.rstrip("/")
         if self.raise_exc is not None and (self.raise_exc_on is None or path.endswith(self.raise_exc_on)):
@@ -199,4 +223,9 @@ class FakeConectaline:
                     "auth": auth,
                 }
             )
-        return _json(200, {"data": {"id": push_id, "total": len(numbers), "status": "queued"}})
+        data: Any = {"id": push_id, "total": len(numbers), "status": "queued"}
+        if self.push_data == "list":
+            data = [{"id": push_id, "number": n} for n in numbers]
+        elif self.push_data == "opaque":
+            data = True
+        return _json(200, {"data": data})

@@ -1,14 +1,30 @@
 """A fake of Gatum's REST API (docs: see ``providers/gatum.py``), for ``httpx.MockTransport(FakeGatum().handler)``.
 
-It routes on the path only, so any host works. What it enforces:
+It routes on the path only, so any host works. Where each shape comes from (Gatum's own pages
+https://restapi.gatum.io/desc/ and the Postman collection could not be read; the evidence is the
+vendor's SDKs, github.com/Sempico/gatum-rest-py, gatum-api-py, restapi-sms(-php), and one third-party
+wrapper):
 
-* ``POST /v1/authorize`` checks username/password (HTTP 400 ``{"status": false, "error_code": 400,
-  "errors": {"password": [...]}}`` on a mismatch) and issues a one-use ``authorization_code``;
-* ``POST /v1/accesstoken`` trades that code for an ``access_token`` with a Unix ``expires_at``;
-* ``POST /v1/send`` requires a live ``X-Access-Token`` (401 otherwise [guess]), a JSON array of
-  messages with ``number`` (list of digit strings), a registered ``senderID`` (else
-  ``not_registr_originator`` [code]) and ``text``; it answers the [guess] shape
-  ``{"status": true, "data": [{"sending": {"details": {"number", "senderID", "sentID"}}}]}``.
+* ``POST /v1/authorize`` -> ``{"status": true, "data": {"authorization_code"}}`` [code: gatum-rest-py
+  reads ``data.authorization_code``]; wrong credentials -> HTTP 400 ``{"status": false, "error_code":
+  400, "errors": {"password": ["Incorrect username or password."]}}`` [code: SDK README example].
+* ``POST /v1/accesstoken`` -> ``{"status": true, "data": {"access_token", "expires_at"}}`` (Unix time,
+  years ahead) [code: SDK README example].
+* ``POST /v1/send`` (a JSON array of ``{number: [..], senderID, text, type, lifetime, delivery}``
+  [code: gatum-rest-py ``send_sms``]) -> ``{"status": true, "data": [{"sending": {"details":
+  {"number", "senderID", "sentID"}}}]}``: NOT documented by Gatum; the shape a third-party wrapper
+  (MindCloud) documents [code, third-party]. ``success_shape = "no_sent_id"`` answers the envelope
+  without any ``sentID`` (docs silent on whether it is always there). An unregistered sender ->
+  ``not_registr_originator`` [code: wrapper doc]; per-field errors use the ``errors`` envelope above
+  and the PHP SDK also reads an ``error`` string [code: restapi-sms ApiClient.php ``handleError``].
+* A missing or dead ``X-Access-Token`` -> HTTP 401 ``{"status": false, "error_code": 401, "error":
+  "Unauthorized"}``: the status and body are a [guess] (not documented anywhere seen).
+* ``POST /v1/sms-full-data`` (``phone``, ``time_period``, ``type_sms``, ``limit`` [code: SDKs]) -> the
+  states set in ``states``; the reply shape is a [guess] (see ``_full_data``).
+* ``dlr_body()``: the REST DLR push, a JSON array ``[{"id_state", "originator", "phone", "type_sms",
+  "text_sms", "num_parts", "part_no", "state", "time"}]``, acknowledged by echoing the ``id_state``
+  values [code: vendor SDK README, see providers/gatum.py]. That ``id_state`` is the ``sentID`` is
+  inferred (the GET-API SDK prints it as the "SMS ID"); the fake makes them equal.
 
 Failure switches act on ``/v1/send`` only (so logins keep working and a read timeout is one on a
 send): ``raise_exc`` (an exception instance or class, raised once per request while set),
@@ -94,10 +110,12 @@ class FakeGatum:
         self.next_response: httpx.Response | None = None
         self.login_fail_with_status: int | None = None
         self.garbled_reply: Callable[[], bytes | AsyncIterable[bytes]] | None = None
+        self.success_shape = "wrapper"  # or "no_sent_id": the envelope without any sentID (docs silent)
         # state and records
         self.authorization_codes: set[str] = set()
         self.tokens: dict[str, float] = {}  # access_token -> expires_at
         self.messages: list[dict[str, Any]] = []
+        self.states: dict[int, str] = {}  # sentID -> state reported by /v1/sms-full-data (none: not listed)
         self.requests: list[httpx.Request] = []
         self.authorize_calls = 0
         self.token_calls = 0
@@ -122,8 +140,9 @@ class FakeGatum:
     def send_requests(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == "/v1/send"]
 
-    def dlr_body(self, sent_id: int | str, state: str = "DELIVRD") -> bytes:
-        """The body Gatum POSTs to the DLR webhook for a message we recorded (text included, as Gatum does)."""
+    def dlr_body(self, sent_id: int | str, state: str = "DELIVRD", *, part: tuple[int, int] = (1, 1)) -> bytes:
+        """The body Gatum POSTs to the DLR webhook for a message we recorded (text included, as Gatum does);
+        ``part`` is ``(part_no, num_parts)``: Gatum reports each part of a long message on its own."""
         message = next((m for m in self.messages if str(m["sent_id"]) == str(sent_id)), None)
         item = {
             "id_state": int(sent_id),
@@ -131,8 +150,8 @@ class FakeGatum:
             "phone": message["to"] if message else "380957225759",
             "type_sms": "sms",
             "text_sms": message["text"] if message else "",
-            "num_parts": 1,
-            "part_no": 1,
+            "num_parts": part[1],
+            "part_no": part[0],
             "state": state,
             "time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock())),
         }
@@ -147,6 +166,7 @@ class FakeGatum:
             "/v1/authorize": self._authorize,
             "/v1/accesstoken": self._accesstoken,
             "/v1/send": self._send,
+            "/v1/sms-full-data": self._full_data,
         }
         route = routes.get(path)
         if route is None:
@@ -185,6 +205,24 @@ class FakeGatum:
         token = self.issue_token()
         return _json(200, {"status": True, "data": {"access_token": token, "expires_at": int(self.tokens[token])}})
 
+    def _full_data(self, request: httpx.Request) -> httpx.Response:
+        """``/v1/sms-full-data``: the request fields are the SDKs' [code]; the reply shape is a [guess]
+        (not documented): ``{"status": true, "data": [{"id_state", "phone", "state", "time"}]}``."""
+        token = request.headers.get("X-Access-Token")
+        if token is None or token not in self.tokens or self.tokens[token] <= self.clock():
+            return _error(401, error="Unauthorized")
+        body = _load(request)
+        phones = body.get("phone", []) if isinstance(body, dict) else []
+        period = body.get("time_period", "") if isinstance(body, dict) else ""
+        if not isinstance(period, str) or " - " not in period:
+            return _error(400, errors={"time_period": ["Time period is invalid."]})
+        rows = [
+            {"id_state": m["sent_id"], "phone": m["to"], "state": self.states[m["sent_id"]], "time": period[:19]}
+            for m in self.messages
+            if m["to"] in phones and m["sent_id"] in self.states
+        ]
+        return _json(200, {"status": True, "data": rows})
+
     def _send(self, request: httpx.Request) -> httpx.Response:
         if self.raise_exc is not None:
             exc = self.raise_exc
@@ -220,6 +258,8 @@ class FakeGatum:
         self.messages.extend(accepted)
         if self.garbled_reply is not None:
             return httpx.Response(200, content=self.garbled_reply(), headers={"Content-Type": "application/json"})
+        if self.success_shape == "no_sent_id":
+            return _json(200, {"status": True, "data": [{"sending": {"details": {"number": [], "senderID": ""}}}]})
         return _json(200, {"status": True, "data": data})
 
 
@@ -248,6 +288,8 @@ def _check_message(item: Any) -> dict[str, list[str]] | None:
         return {"type": ["Type is invalid."]}
     if "delivery" in item and not isinstance(item["delivery"], bool):
         return {"delivery": ["Delivery must be a boolean."]}
+    # lifetime: seconds, default 86400 (Sempico/gatum-api-py README, Sempico/restapi-sms-php README);
+    # its range is not documented, so only the type is checked.
     if "lifetime" in item and not (isinstance(item["lifetime"], int) and item["lifetime"] > 0):
         return {"lifetime": ["Lifetime must be a positive integer."]}
     return None

@@ -1,10 +1,25 @@
 """A fake of Instasent's transactional SMS API (docs: see ``providers/instasent.py``), for MockTransport.
 
-Behaves as documented where the docs are clear (bearer token, ``to`` with ``+``, ``from`` of at most
-11 characters, ``allowUnicode`` needed for non-GSM text, 402 without balance, 429 with an EMPTY body
-and ``X-RateLimit-*`` headers) and as the adapter's docstring guesses elsewhere (the 201 body
-``{"entity": {...}}``, the 401 body, the per-field error shape). Routes on the path suffix only, so
-any host and both the transactional (``/transactional/v1/sms``) and legacy (``/sms``) paths work.
+Routes on the path suffix only, so any host and both the transactional (``/transactional/v1/sms``)
+and legacy (``/sms``) paths work. Where each shape comes from (https://docs.instasent.com, the
+transactional API pages and its OpenAPI, https://docs.instasent.com/openapi/transactional.openapi.yaml):
+
+* ``Authorization: Bearer`` or ``?access_token=`` [doc]; a bad or revoked token -> 401 [doc], with a
+  ``{"message": ...}`` body [guess: the 401 body is not shown].
+* ``POST /sms`` -> 201 ``{"entity": <ResponseSmsItem>}`` [doc: OpenAPI ``sms-create``; the quickstart
+  says "the response contains an id"]. The item's fields beyond ``id`` (``clientId``, ``status``,
+  ``from``, ``to``, ``text``) and the initial ``status`` word are a [guess].
+* ``POST /sms/bulk`` (a JSON array, at most 100) -> 201 ``{"entities": [...], "errors": [...]}``,
+  accepted and rejected items side by side [doc: quickstart, "Sending many messages at once"]; the
+  shape of one ``errors`` item is a [guess]. ``bulk_reply`` makes ``POST /sms`` answer in this shape.
+* 400 ``{"message": "Problems parsing JSON"}`` / ``{"message": "Body should be a JSON object"}`` [doc];
+  per-field errors ``{"message", "errors": {field: [..]}}`` [guess]; 402 without balance [doc];
+  429 with an EMPTY body and ``X-RateLimit-*`` headers [doc].
+* ``allowUnicode`` is needed for non-GSM text [code: vendor SDK]; ``from`` at most 11 characters
+  [code: vendor SDK]; ``clientId`` at most 40 [doc].
+* ``GET /sms/{id}`` -> 200 ``{"entity": <ResponseSmsItem>}`` or 404 [doc: the endpoint; the wrapper as
+  for ``sms-create``]; ``messages[i]["status"]`` is what it reports (set it to move a message on).
+* ``receipt_body()``: the DLR webhook ``{"id", "clientId", "status", "code", "eventAt"}`` [doc].
 """
 
 from __future__ import annotations
@@ -44,7 +59,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> http
 class FakeInstasent:
     """Switches: ``fail_with_status``, ``next_response`` (one shot), ``raise_exc`` (an httpx exception
     type or instance, raised for every request while set), ``no_balance`` (402), ``rate_limited``
-    (429), ``flat_response`` (201 ``{"id": ..}`` instead of ``{"entity": {..}}``), ``revoke_token()``."""
+    (429), ``bulk_reply`` (``POST /sms`` answers in the bulk 201 shape), ``revoke_token()``."""
 
     def __init__(self, *, token: str = TOKEN) -> None:
         self.token = token
@@ -55,7 +70,7 @@ class FakeInstasent:
         self.raise_exc: type[httpx.RequestError] | Exception | None = None
         self.no_balance = False
         self.rate_limited = False
-        self.flat_response = False
+        self.bulk_reply = False
         self._revoked = False
         self._ids = itertools.count(1)
 
@@ -86,6 +101,12 @@ class FakeInstasent:
             return httpx.Response(
                 429, headers={"X-RateLimit-Limit": "1200", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
             )
+        head, _, tail = request.url.path.rstrip("/").rpartition("/")
+        if request.method == "GET" and head.endswith("/sms"):  # GET /sms/{id} [doc]
+            found = next((m for m in self.messages if m["id"] == tail), None)
+            return _json(200, {"entity": found}) if found else _json(404, {"message": "Not Found"})
+        if request.method == "POST" and request.url.path.rstrip("/").endswith("/sms/bulk"):
+            return self._bulk(request)
         if request.method == "POST" and request.url.path.rstrip("/").endswith("/sms"):
             return self._send(request)
         return _json(404, {"message": "Not Found"})
@@ -102,11 +123,37 @@ class FakeInstasent:
             return _json(400, {"message": "Problems parsing JSON"})
         if not isinstance(body, dict):
             return _json(400, {"message": "Body should be a JSON object"})
+        if self.bulk_reply:
+            return self._bulk_answer([body])
         errors = self._validate(body)
         if errors:
             return _json(400, {"message": "Validation failed", "errors": errors})
         if self.no_balance:
             return _json(402, {"message": "Not enough balance"})
+        return _json(201, {"entity": self._accept(body)})
+
+    def _bulk(self, request: httpx.Request) -> httpx.Response:
+        try:
+            items = msgspec.json.decode(request.content)
+        except msgspec.DecodeError:
+            return _json(400, {"message": "Problems parsing JSON"})
+        if not isinstance(items, list) or not 1 <= len(items) <= 100:
+            return _json(400, {"message": "Body should be a JSON array of 1 to 100 items"})
+        return self._bulk_answer(items)
+
+    def _bulk_answer(self, items: list[Any]) -> httpx.Response:
+        if self.no_balance:
+            return _json(402, {"message": "Not enough balance"})
+        entities, errors = [], []
+        for index, item in enumerate(items):
+            problems = self._validate(item) if isinstance(item, dict) else {"body": ["Not an object"]}
+            if problems:
+                errors.append({"index": index, "fields": problems})  # [guess] shape of one rejected item
+            else:
+                entities.append(self._accept(item))
+        return _json(201, {"entities": entities, "errors": errors})
+
+    def _accept(self, body: dict[str, Any]) -> dict[str, Any]:
         entity = {
             "id": f"sms-{next(self._ids):06d}",
             "clientId": body.get("clientId"),
@@ -117,7 +164,7 @@ class FakeInstasent:
             "allowUnicode": bool(body.get("allowUnicode", False)),
         }
         self.messages.append(entity)
-        return _json(201, entity if self.flat_response else {"entity": entity})
+        return entity
 
     @staticmethod
     def _validate(body: dict[str, Any]) -> dict[str, list[str]]:

@@ -1,15 +1,24 @@
 """A fake of Wavy's messaging API (docs: see ``providers/wavy.py``), for ``httpx.MockTransport(FakeWavy().handler)``.
 
-It routes on the path only, so any host works. ``POST /v1/send-sms`` checks the ``UserName`` and
-``AuthenticationToken`` headers (401 on a mismatch [guess]), validates ``destination`` (digits) and
-``messageText`` (1 to 1280 characters) and ``correlationId`` (at most 64), answering 400 otherwise
-[guess], and returns ``{"id": "<uuid>", "correlationId": "..."}`` (inside a one-element list when
-``list_response`` is set, as the doc renders it). Error bodies use the [guess] shape
-``{"errorCode": .., "errorMessage": ..}``.
+It routes on the path only, so any host works. Where each shape comes from (Sinch's pages for Wavy,
+https://docs.sinch.com/technical-documentation/api-and-integrations/sms-api, and
+https://docs-latam.wavy.global):
+
+* ``UserName`` + ``AuthenticationToken`` headers [doc]; a mismatch -> 401 [doc: 401 is a listed
+  status] with an ``{"errorCode", "errorMessage"}`` body [guess: error bodies are not documented].
+* ``POST /v1/send-sms``: ``destination`` digits with country code, ``messageText`` at most 1280,
+  ``correlationId`` at most 64, one of ``expiresAt`` / ``expiresInMinutes`` / ``expiresDate`` [doc];
+  a violation -> 400 [doc: a listed status] with the [guess] error body.
+* Success -> 200 ``{"id": "<uuid>", "correlationId": "..."}`` [doc]; the doc renders it inside
+  ``[...]`` (``list_response``) [doc] while client code reads an object [code].
+* ``callback_body()`` (sent status) and ``dlr_body()`` (delivered status) [doc: the two webhook
+  examples, including their two spellings ``sentAt`` / ``sentStatusAt``].
+* ``POST /v1/sms/status/search`` ``{"ids": [...]}`` -> the statuses of those messages, each shaped like
+  a DLR [doc: status query API, at most 1 request/s, statuses kept 3 days]; the wrapper of the list
+  (``{"smsStatuses": [...]}``) is a [guess].
 
 Switches: ``rate_limited`` (429), ``fail_with_status`` (every send answers that status),
 ``next_response`` (returned once), ``raise_exc`` (an exception instance or class raised while set).
-``callback_body()`` and ``dlr_body()`` build the two webhook payloads for a recorded message.
 """
 
 from __future__ import annotations
@@ -75,9 +84,32 @@ class FakeWavy:
         # records
         self.messages: list[dict[str, Any]] = []
         self.requests: list[httpx.Request] = []
+        self.statuses: dict[str, tuple[int, int | None]] = {}  # message id -> (sent, delivered) codes
+
+    def set_status(self, message_id: str, sent_status_code: int = 2, delivered_status_code: int | None = None) -> None:
+        """What the status query API answers for ``message_id`` (by default: no status yet)."""
+        self.statuses[message_id] = (sent_status_code, delivered_status_code)
+
+    def _status_search(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("UserName") != self.username or request.headers.get("AuthenticationToken") != self.token:
+            return _error(401, "Unauthorized")
+        ids = (json.loads(request.content or b"{}") or {}).get("ids", [])
+        items = []
+        for message_id in ids:
+            if message_id in self.statuses:
+                sent, delivered = self.statuses[message_id]
+                item = self._status(message_id, sent)
+                if delivered is not None:
+                    item |= {"deliveredStatusCode": delivered, "deliveredStatus": _DELIVERED_STATUS[delivered]}
+                items.append(item)
+        return httpx.Response(200, json={"total": len(items), "smsStatuses": items})  # wrapper: [guess]
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if request.url.path.rstrip("/") == "/v1/sms/status/search" and request.method == "POST":
+            if self.raise_exc is not None or self.fail_with_status is not None:
+                return _error(self.fail_with_status or 503, "failure (fake switch)")
+            return self._status_search(request)
         if request.url.path.rstrip("/") != "/v1/send-sms":
             return _error(404, "Not Found")
         if request.method != "POST":
@@ -169,4 +201,11 @@ def _check(body: Any) -> str | None:
     correlation_id = body.get("correlationId")
     if correlation_id is not None and (not isinstance(correlation_id, str) or len(correlation_id) > 64):
         return "correlationId must be a string of at most 64 characters"
+    # expiresAt / expiresInMinutes / expiresDate are mutually exclusive [doc: docs.sinch.com ... sms-api,
+    # "Single send" field table]; their range is not documented, so only the type is checked here.
+    expiry = [k for k in ("expiresAt", "expiresInMinutes", "expiresDate") if k in body]
+    if len(expiry) > 1:
+        return "expiresAt, expiresInMinutes and expiresDate are mutually exclusive"
+    if "expiresInMinutes" in body and not (isinstance(body["expiresInMinutes"], int) and body["expiresInMinutes"] > 0):
+        return "expiresInMinutes must be a positive integer"
     return None

@@ -24,7 +24,8 @@ from providers.gatum import GatumSender
 from providers.instasent import InstasentSms
 from providers.message_central import MessageCentralSms, MessageCentralVerify
 from providers.wavy import WavySender
-from tests.fakes import conectaline, gatum, instasent, message_central, wavy
+from providers.webhook import WebhookSender
+from tests.fakes import conectaline, gatum, instasent, message_central, wavy, webhook
 
 
 class Clock:
@@ -129,6 +130,7 @@ ADAPTERS = [
         "/v1/push/simple",
         renews_credentials=True,
     ),
+    Adapter("webhook", "webhook", webhook.FakeOperator, webhook.SETTINGS, WebhookSender, "/otp/deliver", False),
 ]
 BY_ID = {adapter.id: adapter for adapter in ADAPTERS}
 RENEWING = [a for a in ADAPTERS if a.renews_credentials]

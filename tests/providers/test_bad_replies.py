@@ -55,7 +55,7 @@ BAD_RECEIPTS = {
 
 
 def test_every_vendor_with_receipts_has_a_parser_under_test() -> None:
-    assert set(RECEIPT_PARSERS) == {"message_central", "gatum", "wavy", "instasent", "conectaline"}
+    assert set(RECEIPT_PARSERS) == {"message_central", "gatum", "wavy", "instasent", "conectaline", "webhook"}
 
 
 @pytest.mark.parametrize("body", BAD_RECEIPTS.values(), ids=BAD_RECEIPTS.keys())

@@ -36,7 +36,7 @@ from providers import (
     discover,
     load_vendor_settings,
 )
-from tests.fakes import conectaline, gatum, instasent, message_central, wavy
+from tests.fakes import conectaline, gatum, instasent, message_central, wavy, webhook
 from tests.providers import conftest as bad
 from tests.providers.conftest import ADAPTERS, BY_ID, CODE, RENEWING, TEXT, TO, Adapter, Connect, Failure, assert_clean
 
@@ -328,6 +328,7 @@ ENVS: list[tuple[str, dict[str, str], VendorSettings]] = [
     ("instasent", instasent.env(), instasent.SETTINGS),
     ("conectaline", conectaline.env(), conectaline.SETTINGS),
     ("conectaline", conectaline.login_env(), conectaline.LOGIN_SETTINGS),
+    ("webhook", webhook.env(), webhook.SETTINGS),
 ]
 
 

@@ -133,10 +133,25 @@ async def test_long_reference_sends_no_client_id(adapter: InstasentSms, fake: Fa
     assert "clientId" not in only_json(fake)
 
 
-async def test_top_level_id_reply_is_accepted(adapter: InstasentSms, fake: FakeInstasent) -> None:
-    fake.flat_response = True
+async def test_a_reply_in_the_bulk_201_shape_names_the_accepted_message(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    fake.bulk_reply = True
     receipt = await adapter.send(TO, TEXT, reference=REF)
     assert receipt.message_id == fake.messages[0]["id"]
+
+
+async def test_a_201_in_the_bulk_shape_with_only_errors_is_a_refusal_not_a_delivery(
+    adapter: InstasentSms, fake: FakeInstasent
+) -> None:
+    fake.next_response = httpx.Response(
+        201,
+        json={"entities": [], "errors": [{"index": 0, "fields": {"to": ["This value is not a valid phone number."]}}]},
+    )
+    with pytest.raises(ProviderRejected) as info:
+        await adapter.send(TO, TEXT, reference=REF)
+    assert info.value.status_code == 201
+    assert "not a valid phone number" in info.value.detail
 
 
 @pytest.mark.parametrize(
