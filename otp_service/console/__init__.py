@@ -2,10 +2,12 @@
 parts, no JavaScript build), served by the same process as the API and only when admins are
 configured (``OTP_ADMIN_TOKENS`` or ``OTP_ADMIN_TOKEN``).
 
-``static/htmx.min.js`` is htmx 2.0.11 as published in the npm package ``htmx.org`` (``dist/``,
-Zero-Clause BSD licence), unchanged; to upgrade, replace the file. Routes call the same domain use cases as the admin API and never touch Redis. What protects the
+Routes call the same domain use cases as the admin API and never touch Redis. What protects the
 pages (session cookie, CSRF, Content-Security-Policy, sign-in throttling) is described in
 :mod:`.security`, :mod:`.access` and :mod:`otp_service.domain.signin_limit`.
+
+``static/htmx.min.js`` is htmx 2.0.11 as published in the npm package ``htmx.org`` (``dist/``,
+Zero-Clause BSD licence), unchanged; to upgrade, replace the file.
 """
 
 from __future__ import annotations
