@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from ..api.auth import Authenticator
 from .access import SessionGuard, SignInRequired, console_dependencies, sign_in_required
+from .fraud_pages import FraudPages
 from .security import SecurityHeaders, csrf_middleware
 from .settings_pages import SettingsPages
 from .signin import SignInController
@@ -39,7 +40,7 @@ def console_handlers(auth: Authenticator, pepper: bytes) -> list[ControllerRoute
         return []
     pages = Router(
         path="/",
-        route_handlers=[SignInController, SettingsPages, TemplatePages, StatusPages],
+        route_handlers=[SignInController, SettingsPages, TemplatePages, StatusPages, FraudPages],
         guards=[SessionGuard(auth)],
         middleware=[csrf_middleware(pepper)],
         dependencies=console_dependencies(),

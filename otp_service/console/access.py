@@ -20,6 +20,7 @@ from litestar.response import Redirect
 
 from ..api.auth import Authenticator
 from ..domain.admin_sessions import AdminSessions
+from ..domain.fraud import FraudGuard
 from ..domain.provider_health import ProviderHealth
 from ..domain.signin_limit import SignInLimit
 from ..domain.template_preview import TemplatePreview
@@ -85,6 +86,11 @@ def _template_preview(state: State) -> TemplatePreview:
     return preview
 
 
+def _fraud(state: State) -> FraudGuard:
+    fraud: FraudGuard = state.fraud
+    return fraud
+
+
 def console_dependencies() -> dict[str, Provide]:
     return {
         "admin": Provide(_admin, sync_to_thread=False),
@@ -92,4 +98,5 @@ def console_dependencies() -> dict[str, Provide]:
         "signin_limit": Provide(_signin_limit, sync_to_thread=False),
         "provider_health": Provide(_provider_health, sync_to_thread=False),
         "template_preview": Provide(_template_preview, sync_to_thread=False),
+        "fraud": Provide(_fraud, sync_to_thread=False),
     }

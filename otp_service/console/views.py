@@ -20,6 +20,7 @@ NAV = [
     ("/admin/templates", "Templates"),
     ("/admin/test-numbers", "Test numbers"),
     ("/admin/providers", "Providers"),
+    ("/admin/fraud", "Fraud"),
     ("/admin/audit", "Audit log"),
 ]
 

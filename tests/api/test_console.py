@@ -282,3 +282,18 @@ async def test_pages_are_never_cached_and_the_vendored_htmx_is(console: Console)
     assert htmx.headers["content-type"].startswith("text/javascript")
     assert htmx.headers["cache-control"] == "public, max-age=86400"
     assert htmx.text.startswith("var htmx=function()")
+
+
+async def test_releasing_a_prefix_that_is_not_held_or_not_a_prefix_changes_nothing(console: Console) -> None:
+    async with console() as client:
+        await sign_in(client)
+        token = await csrf(client, "/admin/fraud")
+        for prefix in ("+34600100", "34600100", "+1"):
+            released = await client.post(
+                "/admin/fraud/release", data={"_csrf_token": token, "prefix": prefix}, follow_redirects=False
+            )
+            assert (released.status_code, released.headers["location"]) == (303, "/admin/fraud")
+        by_prefix = await client.get("/admin/fraud?by=prefix&window=900")
+        wrong = await client.get("/admin/fraud?by=number")
+    assert by_prefix.status_code == 200 and "No prefix is held." in by_prefix.text
+    assert wrong.status_code == 400
