@@ -24,6 +24,7 @@ from .check_sources import UNLIMITED, CheckSources, SourceOutcome
 from .codes import CodeHasher
 from .dispatcher import Dispatcher
 from .errors import NotFound, RateLimited, StoreUnavailable
+from .events import EventSink, EventType
 from .models import CheckResult, Status
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
@@ -39,6 +40,8 @@ _VENDOR_OUTCOME = {
     CheckOutcome.LOCKED: CheckVerdict.LOCKED,
 }
 
+_FINISHED = {FinishOutcome.APPROVED: EventType.APPROVED, FinishOutcome.DEAD: EventType.MAX_ATTEMPTS_REACHED}
+
 
 class CheckFlow:
     """The check half of ``OtpService``; its state is set by ``OtpService.__init__``."""
@@ -48,6 +51,7 @@ class CheckFlow:
     dispatcher: Dispatcher
     hasher: CodeHasher
     sources: CheckSources | None
+    events: EventSink
 
     async def _settings(self, client: str) -> LiveSettings:
         raise NotImplementedError
@@ -145,6 +149,8 @@ class CheckFlow:
             await not_a_failure()
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
+        if result in _FINISHED:
+            await self.events.finished(_FINISHED[result], vid=taken.id, e164=e164, app=client)
         if result is FinishOutcome.APPROVED:
             return CheckResult(id=taken.id, to=e164, status=Status.APPROVED, valid=True)
         if result is FinishOutcome.WRONG:

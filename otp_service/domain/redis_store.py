@@ -12,7 +12,8 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   id to ours (for delivery receipts); ``otp:{client:<name>}:sends`` and ``otp:{ip:<addr>}:sends`` are
   the per-client and per-IP windows (with their own ``tk:<token>`` markers); ``otp:{settings}:*`` holds
   the live settings, each app's overrides (``app:<name>``) and their audit log; ``otp:{ready}`` is
-  only read, by the readiness probe.
+  only read, by the readiness probe. ``otp:{events}:*`` holds the outbound events (``event_store.py``):
+  the stream, the delivery queues, the expiry deadlines, the endpoints and the dead letters.
 
 Charges are token-based and can be given back safely at any time. Every request draws a random token;
 the script that charges a window slot or an attempt records it, and the script that gives it back
@@ -88,6 +89,12 @@ class Scripts:
     idem_abort: AsyncScript
     settings_cas: AsyncScript
     take_source: AsyncScript
+    event_publish: AsyncScript
+    event_sweep: AsyncScript
+    event_fanout: AsyncScript
+    event_lease: AsyncScript
+    event_settle: AsyncScript
+    event_replay: AsyncScript
 
     @classmethod
     def register(cls, redis: AnyRedis) -> Scripts:
@@ -162,6 +169,11 @@ class Keys:
     def app_settings(self, app: str) -> str:
         """An app's overrides of the live settings (on the settings slot, next to the audit log)."""
         return f"{self.prefix}:{{settings}}:app:{app}"
+
+    def events(self, part: str = "") -> str:
+        """The outbound events' keys (``event_store.py``), all on one slot: the scripts that move an
+        event from the stream to its queues, and from a deadline to the stream, touch several."""
+        return f"{self.prefix}:{{events}}:{part}"
 
 
 class RedisStore:
