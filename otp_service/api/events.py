@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from ..domain.errors import ValidationFailed
 from ..domain.event_endpoints import Endpoint, EndpointBook
@@ -119,7 +119,7 @@ class EventsController(Controller):
         self,
         app: FromPath[str],
         request: Request[Any, Any, Any],
-        data: EndpointIn,
+        data: JSONBody[EndpointIn],
         auth: NamedDependency[Authenticator],
         event_endpoints: NamedDependency[EndpointBook],
     ) -> EndpointWithSecretOut:
@@ -151,7 +151,7 @@ class EventsController(Controller):
         app: FromPath[str],
         endpoint_id: FromPath[str],
         request: Request[Any, Any, Any],
-        data: EndpointPatch,
+        data: JSONBody[EndpointPatch],
         auth: NamedDependency[Authenticator],
         event_endpoints: NamedDependency[EndpointBook],
     ) -> EndpointOut:
@@ -190,7 +190,7 @@ class EventsController(Controller):
         app: FromPath[str],
         endpoint_id: FromPath[str],
         request: Request[Any, Any, Any],
-        data: RotateIn,
+        data: JSONBody[RotateIn],
         auth: NamedDependency[Authenticator],
         event_endpoints: NamedDependency[EndpointBook],
     ) -> EndpointWithSecretOut:
