@@ -48,7 +48,7 @@ class WorkerConfig:
     @property
     def lease_ms(self) -> int:
         """Longer than a delivery can take, so that a live worker keeps its head to itself."""
-        return int((self.timeout_s + 10.0) * 1000)
+        return int((2 * self.timeout_s + 1.0) * 1000)
 
 
 class EventWorker:
