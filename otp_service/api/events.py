@@ -97,7 +97,7 @@ def _with_secret(e: Endpoint) -> EndpointWithSecretOut:
     return EndpointWithSecretOut(**_fields(e), secret=e.secret)
 
 
-_READ = problem_responses(P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE)
+_READ = problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE)
 _WRITE = problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE, body=True)
 
 
