@@ -97,14 +97,19 @@ class EventStore:
     def _dead(self, app: str) -> str:
         return self._store.keys.events(f"dead:{app}")
 
-    async def ensure_group(self) -> None:
-        """The consumer group (and the stream), made by whichever replica comes first."""
+    async def ensure_group(self) -> bool:
+        """The consumer group, made by whichever replica comes first, once the stream exists (the
+        first publish makes it; a service whose apps have no endpoint leaves no key behind). It reads
+        from the stream's start, so entries added before it are delivered too. False: no stream yet."""
         redis = self._store.redis
+        if not await self._store.run(lambda: redis.exists(self.stream)):
+            return False
         try:
-            await self._store.run(lambda: redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True))
+            await self._store.run(lambda: redis.xgroup_create(self.stream, GROUP, id="0"))
         except StoreUnavailable as exc:
             if "BUSYGROUP" not in str(exc.__cause__):  # BUSYGROUP: it exists already
                 raise
+        return True
 
     async def sweep(self, *, grace_ms: int, count: int = 100) -> int:
         keys = [self._store.keys.events("deadlines"), self._store.keys.events("expiring"), self.stream]

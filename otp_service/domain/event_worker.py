@@ -28,7 +28,7 @@ from ..metrics import EVENTS_BACKLOG, EVENTS_DEAD_LETTERS, EVENTS_DELIVERED
 from .errors import StoreUnavailable
 from .event_delivery import RetrySchedule, attempt
 from .event_endpoints import EndpointBook
-from .event_store import DeadLetter, EventStore, Lease
+from .event_store import DeadLetter, EventStore, Lease, StreamEntry
 
 __all__ = ("EventWorker", "WorkerConfig")
 
@@ -84,13 +84,14 @@ class EventWorker:
     async def round(self) -> bool:
         """One round of sweep, intake and leasing; True when there was work (the next comes at once)."""
         config = self.config
-        if not self._group_ready:
-            await self.store.ensure_group()
-            self._group_ready = True
         work = await self.store.sweep(grace_ms=int(config.expiry_grace_s * 1000)) > 0
-        claim_ms = int(config.claim_after_s * 1000)
-        entries = await self.store.claim(self.consumer, idle_ms=claim_ms, count=config.batch)
-        entries += await self.store.read(self.consumer, count=config.batch)
+        if not self._group_ready:
+            self._group_ready = await self.store.ensure_group()
+        entries: list[StreamEntry] = []
+        if self._group_ready:
+            claim_ms = int(config.claim_after_s * 1000)
+            entries = await self.store.claim(self.consumer, idle_ms=claim_ms, count=config.batch)
+            entries += await self.store.read(self.consumer, count=config.batch)
         for entry in sorted(entries, key=lambda e: tuple(int(p) for p in e.id.split("-"))):
             await self.store.fanout(entry)
         work = work or bool(entries)

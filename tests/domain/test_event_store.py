@@ -40,8 +40,8 @@ async def test_an_entry_read_by_a_consumer_that_died_is_claimed_and_delivered(
 ) -> None:
     events, endpoints = EventStore(redis_store), EndpointBook(redis_store)
     await endpoints.create("web", receiver.url, [], True)
-    await events.ensure_group()
     await EventSink(redis_store).publish("web", EventType.CREATED, data("vf_1", 1))
+    assert await events.ensure_group()
     assert [e.subject for e in await events.read("dead-consumer", count=10)] == ["vf_1"]  # never fanned out
     worker = EventWorker(events, endpoints, FAST)
     worker.start()
@@ -56,9 +56,9 @@ async def test_a_later_event_waits_for_an_earlier_one_a_dead_consumer_still_hold
 ) -> None:
     events, endpoints = EventStore(redis_store), EndpointBook(redis_store)
     await endpoints.create("web", receiver.url, [], True)
-    await events.ensure_group()
     sink = EventSink(redis_store)
     await sink.publish("web", EventType.CREATED, data("vf_1", 1))
+    assert await events.ensure_group()
     await events.read("dead-consumer", count=1)  # the first event is stuck with a dead consumer
     await sink.publish("web", EventType.APPROVED, data("vf_1", 2))
     worker = EventWorker(events, endpoints, dataclasses.replace(FAST, claim_after_s=1.5))
