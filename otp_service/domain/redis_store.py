@@ -23,7 +23,8 @@ that timed out on a stalled Redis answers 503 at once, while its script may stil
 wakes up; the service gives the charge back in the background (``releases.py``), in either order.
 
 Time comes from Redis (``TIME`` inside the scripts), so replicas with skewed clocks still agree on
-windows, cooldowns and expiry. Everything carries a TTL; nothing needs a cleanup job.
+windows, cooldowns and expiry. Everything carries a TTL; nothing needs a cleanup job (but the outbound
+events' keys: they live until delivered or dead-lettered, ``event_store.py``).
 
 The scripts are the ``.lua`` files in ``lua/``, one per script, each opening with a comment that names
 its KEYS, ARGV and what it returns. Redis Lua has no ``require``, so what several scripts share (the

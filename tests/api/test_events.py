@@ -180,6 +180,10 @@ async def test_a_dead_receiver_ends_in_the_dead_letters_and_a_replay_delivers(se
         assert replay.json() == {"replayed": 1}
         await receiver.until(lambda: receiver.types_for(vid) == ["verification.created"])
         assert (await client.get("/v1/admin/apps/web/event-dead-letters", headers=ADMIN)).json() == []
+        metrics = (await client.get("/metrics")).text
+    for line in ('otp_events_failures_total{reason="status_5xx"}', "otp_events_dead_letters_total"):
+        assert any(m.startswith(line) and float(m.split()[-1]) >= 1 for m in metrics.splitlines()), line
+    assert "otp_events_receiver_seconds_count" in metrics and "otp_events_backlog" in metrics
 
 
 async def test_send_and_check_do_not_wait_for_a_hanging_receiver(
