@@ -97,7 +97,10 @@ async def test_nothing_is_published_for_an_app_without_endpoints(redis_store: Re
 async def test_a_publish_on_an_unavailable_store_is_lost_not_raised() -> None:
     dead = RedisStore(Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.2), deadline_s=0.5)
     started = time.monotonic()
-    await EventSink(dead).publish("web", EventType.CREATED, data("vf_1", 1))
+    try:
+        await EventSink(dead).publish("web", EventType.CREATED, data("vf_1", 1))
+    finally:
+        await dead.redis.aclose()
     assert time.monotonic() - started < 2
 
 
