@@ -26,6 +26,7 @@ from .api.admin import AdminController
 from .api.apps import AppsController
 from .api.auth import AccessGuard, Authenticator
 from .api.deps import dependencies
+from .api.events import EventsController
 from .api.fraud_admin import FraudAdminController
 from .api.header_limit import HeaderLimit
 from .api.health import HealthController
@@ -44,7 +45,13 @@ from .domain.check_sources import CheckSources
 from .domain.codes import Argon2Params, CodeHasher
 from .domain.conversion import Conversion
 from .domain.dispatcher import Dispatcher
+from .domain.event_delivery import RetrySchedule
+from .domain.event_endpoints import EndpointBook
+from .domain.event_store import EventStore
+from .domain.event_worker import EventWorker, WorkerConfig
+from .domain.events import EventSink
 from .domain.fraud import FraudGuard
+from .domain.guard_events import GuardEvents
 from .domain.idempotency_store import IdempotencyStore
 from .domain.limits import SendLimiter
 from .domain.live import LiveSettingsSource
@@ -73,6 +80,22 @@ class MetricsController(PrometheusController):
     """Prometheus text at ``/metrics``; an operations endpoint, kept out of the client API document."""
 
     include_in_schema = False
+
+
+def _event_worker(settings: Settings, store: EventStore, endpoints: EndpointBook) -> EventWorker | None:
+    """This replica's outbound events worker, started now (None: OTP_EVENTS_WORKER=off)."""
+    if not settings.events_worker:
+        return None
+    retry = RetrySchedule(settings.events_first_retry_s, settings.events_max_retry_s, settings.events_retry_for_s)
+    config = WorkerConfig(
+        retry=retry,
+        timeout_s=settings.events_timeout_s,
+        claim_after_s=settings.events_claim_after_s,
+        poll_s=settings.events_poll_s,
+    )
+    worker = EventWorker(store, endpoints, config)
+    worker.start()
+    return worker
 
 
 def create_app(
@@ -142,12 +165,14 @@ def create_app(
         lock_ms = int(sum(v.timeout_s for v in settings.vendors.values()) * 1000) + 5000
         app.state.app_settings = apps = AppSettings(redis_store, live, max_age_s=settings.settings_cache_s)
         limiter = SendLimiter(LimitWindows(redis_store), lock_ms=lock_ms)
+        events = EventSink(redis_store)
         app.state.fraud = fraud = FraudGuard(
             Budgets(redis_store),
             Conversion(redis_store),
             shared=live.get,
             settings_for=apps.effective,
             releases=limiter.releases,
+            observer=GuardEvents(events),
         )
         app.state.otp_service = service = OtpService(
             store=VerificationStore(redis_store),
@@ -162,7 +187,11 @@ def create_app(
             sources=CheckSources(redis_store),
             refresh_after_s=settings.receipt_refresh_after_s,
             fraud=fraud,
+            events=events,
         )
+        app.state.event_endpoints = EndpointBook(redis_store)
+        app.state.event_store = EventStore(redis_store)
+        worker = _event_worker(settings, app.state.event_store, app.state.event_endpoints)
         app.state.operations = Operations(live, redis_store)
         # The admin console's (otp_service.console): sessions, sign-in limit, provider health, previews.
         app.state.admin_sessions = AdminSessions(redis_store)
@@ -185,6 +214,8 @@ def create_app(
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.close()  # while Redis is still open to settle what it delivered
             await service.releases.close()  # while Redis is still open to take them
             await http.aclose()
             hasher.close()
@@ -212,6 +243,7 @@ def create_app(
             AppsController,
             FraudAdminController,
             WebhookController,
+            EventsController,
             HealthController,
             *([MetricsController] if settings.metrics_port is None else []),  # else on its own port (cli)
             docs_assets_router(),

@@ -13,6 +13,12 @@ __all__ = (
     "BREAKER_STATE",
     "BUDGET_SPENT",
     "CHECKS",
+    "EVENTS_BACKLOG",
+    "EVENTS_DEAD_LETTERS",
+    "EVENTS_DELIVERED",
+    "EVENTS_FAILURES",
+    "EVENTS_PUBLISHED",
+    "EVENTS_RECEIVER_SECONDS",
     "NUMBERS_REFUSED",
     "PREFIXES_HELD",
     "PREFIX_HOLDS",
@@ -77,5 +83,27 @@ PREFIXES_HELD = Gauge(
     "otp_conversion_guard_held_prefixes",
     "Number prefixes held right now, as last read from Redis by this replica (every send refused by a hold "
     "and every admin read refreshes it).",
+    multiprocess_mode="max",
+)
+
+# Outbound events (otp_service/domain/event_*.py): labels are outcomes and failure classes only.
+EVENTS_PUBLISHED = Counter("otp_events_published_total", "Events published, or lost (Redis unavailable).", ["outcome"])
+EVENTS_DELIVERED = Counter("otp_events_delivered_total", "Event deliveries a receiver accepted (2xx).")
+EVENTS_FAILURES = Counter(
+    "otp_events_failures_total",
+    "Event deliveries that failed, by class: timeout, connect, network, status_3xx, status_4xx, status_5xx.",
+    ["reason"],
+)
+EVENTS_DEAD_LETTERS = Counter("otp_events_dead_letters_total", "Deliveries moved to a dead-letter list.")
+EVENTS_RECEIVER_SECONDS = Histogram(
+    "otp_events_receiver_seconds",
+    "Time a receiver took to answer an event delivery (or to fail it).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+EVENTS_BACKLOG = Gauge(
+    "otp_events_backlog",
+    "Outbound events waiting: stream entries not yet fanned out (part=stream), queues with a delivery "
+    "waiting (part=queues), as last seen by a worker.",
+    ["part"],
     multiprocess_mode="max",
 )

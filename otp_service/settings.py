@@ -73,6 +73,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     warnings: list[str] = msgspec.field(default_factory=list)  # weak but accepted values, logged at start-up
     # OTP_ADMIN_TOKENS (name -> secret) with OTP_ADMIN_TOKEN as "admin": who may use /v1/admin and /admin.
     admins: dict[str, str] = msgspec.field(default_factory=dict)
+    # Outbound events (otp_service/domain/event_worker.py): this replica's delivery worker and its schedule.
+    events_worker: bool = True  # OTP_EVENTS_WORKER=off: this replica publishes but does not deliver
+    events_timeout_s: float = 10.0
+    events_first_retry_s: float = 5.0
+    events_max_retry_s: float = 3600.0
+    events_retry_for_s: float = 86400.0
+    events_claim_after_s: float = 30.0
+    events_poll_s: float = 0.5
 
     def __repr__(self) -> str:  # never print secrets, whatever prints the settings
         return f"Settings(env={self.env!r}, providers={self.providers!r}, vendors={sorted(self.vendors)!r})"
@@ -241,6 +249,17 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
     trusted_proxy_hops = whole("OTP_TRUSTED_PROXY_HOPS", 0, 0, 10)
     workers = whole("OTP_WORKERS", 1, 1, 64)
     metrics_port = whole("OTP_METRICS_PORT", 0, 1, 65535) or None
+    events_worker = environ.get("OTP_EVENTS_WORKER", "on").strip().lower()
+    if events_worker not in ("on", "off"):
+        problems.add("OTP_EVENTS_WORKER: must be 'on' or 'off'")
+    events = {
+        "events_timeout_s": bounded("OTP_EVENTS_TIMEOUT_S", 10.0, 0.05, 120.0),
+        "events_first_retry_s": bounded("OTP_EVENTS_FIRST_RETRY_S", 5.0, 0.01, 3600.0),
+        "events_max_retry_s": bounded("OTP_EVENTS_MAX_RETRY_S", 3600.0, 0.01, 86400.0),
+        "events_retry_for_s": bounded("OTP_EVENTS_RETRY_FOR_S", 86400.0, 0.01, 7 * 86400.0),
+        "events_claim_after_s": bounded("OTP_EVENTS_CLAIM_AFTER_S", 30.0, 0.1, 3600.0),
+        "events_poll_s": bounded("OTP_EVENTS_POLL_S", 0.5, 0.01, 10.0),
+    }
     admin_token = environ.get("OTP_ADMIN_TOKEN") or None
     webhook_secret = environ.get("OTP_WEBHOOK_SECRET") or None
     no_admins: dict[str, str] = {}
@@ -295,4 +314,6 @@ def load_settings(environ: Mapping[str, str], *, force_dev: bool = False) -> Set
         metrics_port=metrics_port,
         generated=generated,
         admins=admins,
+        events_worker=events_worker != "off",
+        **events,
     )

@@ -17,6 +17,8 @@ from litestar.di import Provide
 from providers import ReceiptParser
 
 from ..domain.app_settings import AppSettings
+from ..domain.event_endpoints import EndpointBook
+from ..domain.event_store import EventStore
 from ..domain.operations import Operations
 from ..domain.service import OtpService
 from .auth import Authenticator
@@ -47,6 +49,16 @@ def _operations(state: State) -> Operations:
 def _app_settings(state: State) -> AppSettings:
     app_settings: AppSettings = state.app_settings
     return app_settings
+
+
+def _event_endpoints(state: State) -> EndpointBook:
+    endpoints: EndpointBook = state.event_endpoints
+    return endpoints
+
+
+def _event_store(state: State) -> EventStore:
+    store: EventStore = state.event_store
+    return store
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
@@ -102,4 +114,6 @@ def dependencies(
         "key_public": Provide(_key_public, sync_to_thread=False),
         "auth": Provide(provide_auth, sync_to_thread=False),
         "receipt_parsers": Provide(provide_receipt_parsers, sync_to_thread=False),
+        "event_endpoints": Provide(_event_endpoints, sync_to_thread=False),
+        "event_store": Provide(_event_store, sync_to_thread=False),
     }

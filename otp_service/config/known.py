@@ -39,6 +39,14 @@ KNOWN_VARIABLES = frozenset(
         "OTP_METRICS_PORT",
         "OTP_WORKERS",  # `serve --workers` default, and what the workers report at start-up
         "OTP_REDIS_SERVER",  # development: the redis-server binary to embed (otp_service.devredis)
+        # Outbound events: this replica's delivery worker (on/off) and its schedule (event_worker.py).
+        "OTP_EVENTS_WORKER",
+        "OTP_EVENTS_TIMEOUT_S",
+        "OTP_EVENTS_FIRST_RETRY_S",
+        "OTP_EVENTS_MAX_RETRY_S",
+        "OTP_EVENTS_RETRY_FOR_S",
+        "OTP_EVENTS_CLAIM_AFTER_S",
+        "OTP_EVENTS_POLL_S",
     }
 )
 

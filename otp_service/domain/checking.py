@@ -24,6 +24,7 @@ from .check_sources import UNLIMITED, CheckSources, SourceOutcome
 from .codes import CodeHasher
 from .dispatcher import Dispatcher
 from .errors import NotFound, RateLimited, StoreUnavailable
+from .events import EventSink, EventType
 from .fraud import FraudGuard
 from .models import CheckResult, Mode, Status
 from .phone import Phone, parse_phone
@@ -40,6 +41,8 @@ _VENDOR_OUTCOME = {
     CheckOutcome.LOCKED: CheckVerdict.LOCKED,
 }
 
+_FINISHED = {FinishOutcome.APPROVED: EventType.APPROVED, FinishOutcome.DEAD: EventType.MAX_ATTEMPTS_REACHED}
+
 
 class CheckFlow:
     """The check half of ``OtpService``; its state is set by ``OtpService.__init__``."""
@@ -50,6 +53,7 @@ class CheckFlow:
     hasher: CodeHasher
     sources: CheckSources | None
     fraud: FraudGuard | None
+    events: EventSink
 
     async def _settings(self, client: str) -> LiveSettings:
         raise NotImplementedError
@@ -147,6 +151,8 @@ class CheckFlow:
             await not_a_failure()
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
+        if result in _FINISHED:
+            await self.events.finished(_FINISHED[result], vid=taken.id, e164=e164, app=client)
         if result is FinishOutcome.APPROVED:
             if self.fraud is not None and taken.mode != Mode.TEST:  # the conversion guard's approvals
                 await self.fraud.approved(e164)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from providers import DeliveryStatus, DeliveryUpdate
 
 from ..metrics import RECEIPTS
+from .events import EventSink
 from .verification_store import VerificationStore
 
 __all__ = ("DELIVERY_RANK", "ReceiptBook")
@@ -32,8 +33,9 @@ DELIVERY_RANK: Mapping[DeliveryStatus, int] = {
 
 
 class ReceiptBook:
-    def __init__(self, store: VerificationStore) -> None:
+    def __init__(self, store: VerificationStore, events: EventSink | None = None) -> None:
         self.store = store
+        self.events = events or EventSink()
 
     async def apply(self, provider: str, updates: Sequence[DeliveryUpdate]) -> int:
         """Apply what can be matched to a verification; returns how many were applied."""
@@ -53,7 +55,15 @@ class ReceiptBook:
             )
             RECEIPTS.labels(provider, update.status if done else "stale").inc()
             applied += int(done)
+            if done:
+                await self._publish(e164, vid)
         return applied
+
+    async def _publish(self, e164: str, vid: str) -> None:
+        """The receipt's new state as an event (read back: the receipt does not name the app)."""
+        verification = await self.store.read(e164, vid)
+        if verification is not None:
+            await self.events.delivery_updated(verification)
 
     async def _match(self, provider: str, update: DeliveryUpdate) -> tuple[str | None, str | None]:
         """Our verification id and its number, or None where the receipt names nothing we know."""

@@ -17,7 +17,8 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
 * ``otp:{budget}:*`` holds every send budget's counter, their index and the budget charges' token
   records (``budgets.py``); ``otp:{guard}:*`` the conversion guard's bucketed counts per prefix and
   country, its holds and indexes (``conversion.py``). One slot each: one script charges every budget
-  of a send, and one judges a send, all or nothing.
+  of a send, and one judges a send, all or nothing. ``otp:{events}:*`` holds the outbound events (``event_store.py``):
+  the stream, the delivery queues, the expiry deadlines, the endpoints and the dead letters.
 
 Charges are token-based and can be given back safely at any time. Every request draws a random token;
 the script that charges a window slot or an attempt records it, and the script that gives it back
@@ -27,7 +28,8 @@ that timed out on a stalled Redis answers 503 at once, while its script may stil
 wakes up; the service gives the charge back in the background (``releases.py``), in either order.
 
 Time comes from Redis (``TIME`` inside the scripts), so replicas with skewed clocks still agree on
-windows, cooldowns and expiry. Everything carries a TTL; nothing needs a cleanup job.
+windows, cooldowns and expiry. Everything carries a TTL; nothing needs a cleanup job (but the outbound
+events' keys: they live until delivered or dead-lettered, ``event_store.py``).
 
 The scripts are the ``.lua`` files in ``lua/``, one per script, each opening with a comment that names
 its KEYS, ARGV and what it returns. Redis Lua has no ``require``, so what several scripts share (the
@@ -102,6 +104,12 @@ class Scripts:
     guard_release: AsyncScript
     guard_stats: AsyncScript
     guard_holds: AsyncScript
+    event_publish: AsyncScript
+    event_sweep: AsyncScript
+    event_fanout: AsyncScript
+    event_lease: AsyncScript
+    event_settle: AsyncScript
+    event_replay: AsyncScript
 
     @classmethod
     def register(cls, redis: AnyRedis) -> Scripts:
@@ -211,6 +219,11 @@ class Keys:
     def guard_index(self, kind: str) -> str:
         """Prefixes (``p``), countries (``c``) seen lately, or prefixes held (``held``)."""
         return f"{self.prefix}:{{guard}}:index:{kind}"
+
+    def events(self, part: str = "") -> str:
+        """The outbound events' keys (``event_store.py``), all on one slot: the scripts that move an
+        event from the stream to its queues, and from a deadline to the stream, touch several."""
+        return f"{self.prefix}:{{events}}:{part}"
 
 
 class RedisStore:

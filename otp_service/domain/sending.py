@@ -22,6 +22,7 @@ from providers import DeliveryStatus, SendOptions
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
 from .errors import Conflict, StoreUnavailable
+from .events import EventSink
 from .fraud import Admission, FraudGuard
 from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
@@ -57,6 +58,7 @@ class SendFlow:
     webotp_host: str | None
     test_numbers_allowed: bool
     fraud: FraudGuard | None
+    events: EventSink
 
     async def _settings(self, client: str) -> LiveSettings:
         raise NotImplementedError
@@ -215,4 +217,5 @@ class SendFlow:
         structlog.contextvars.bind_contextvars(
             verification_id=vid, provider=delivered.provider, delivery=delivered.delivery_status, outcome="sent"
         )
+        await self.events.verification_sent(verification, created=vid != reservation.begin.current_id)
         return verification

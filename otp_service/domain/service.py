@@ -18,6 +18,7 @@ from .codes import CodeHasher
 from .delivery_refresh import DeliveryRefresh
 from .dispatcher import Dispatcher
 from .errors import NotFound
+from .events import EventSink, EventType
 from .fraud import FraudGuard
 from .idempotency_store import IdempotencyStore
 from .limits import SendLimiter
@@ -48,6 +49,7 @@ class OtpService(SendFlow, CheckFlow):
         sources: CheckSources | None = None,
         refresh_after_s: float = 0.0,
         fraud: FraudGuard | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.store = store
         self.idempotency = idempotency
@@ -55,7 +57,8 @@ class OtpService(SendFlow, CheckFlow):
         self.limiter = limiter
         self.releases: Releases = limiter.releases
         self.dispatcher = dispatcher
-        self.receipts = ReceiptBook(store)
+        self.events = events or EventSink()  # outbound events (none without a store)
+        self.receipts = ReceiptBook(store, self.events)
         self.hasher = hasher
         self.webotp_host = webotp_host
         self.test_numbers_allowed = test_numbers_allowed
@@ -96,6 +99,7 @@ class OtpService(SendFlow, CheckFlow):
         if not await self.store.cancel(verification.to, verification_id, client):
             raise NotFound("No pending verification with this id.")
         structlog.contextvars.bind_contextvars(verification_id=verification_id)
+        await self.events.finished(EventType.CANCELED, vid=verification_id, e164=verification.to, app=client)
         return await self.get(verification_id, client)
 
     async def apply_receipts(self, provider: str, updates: list[DeliveryUpdate]) -> int:
