@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from ..api.auth import Authenticator
 from .access import SessionGuard, SignInRequired, console_dependencies, sign_in_required
+from .events_pages import EventsPages
 from .fraud_pages import FraudPages
 from .security import SecurityHeaders, csrf_middleware
 from .settings_pages import SettingsPages
@@ -40,7 +41,7 @@ def console_handlers(auth: Authenticator, pepper: bytes) -> list[ControllerRoute
         return []
     pages = Router(
         path="/",
-        route_handlers=[SignInController, SettingsPages, TemplatePages, StatusPages, FraudPages],
+        route_handlers=[SignInController, SettingsPages, TemplatePages, StatusPages, FraudPages, EventsPages],
         guards=[SessionGuard(auth)],
         middleware=[csrf_middleware(pepper)],
         dependencies=console_dependencies(),

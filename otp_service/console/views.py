@@ -21,6 +21,7 @@ NAV = [
     ("/admin/test-numbers", "Test numbers"),
     ("/admin/providers", "Providers"),
     ("/admin/fraud", "Fraud"),
+    ("/admin/events", "Events"),
     ("/admin/audit", "Audit log"),
 ]
 

@@ -38,9 +38,18 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SignIn = Callable[..., Awaitable[Page]]
 
 
+# The event worker's schedule in fractions of a second, so that a delivery dead-letters within the test.
+EVENTS_FAST = {
+    "OTP_EVENTS_POLL_S": "0.02",
+    "OTP_EVENTS_FIRST_RETRY_S": "0.05",
+    "OTP_EVENTS_MAX_RETRY_S": "0.2",
+    "OTP_EVENTS_RETRY_FOR_S": "0.3",
+}
+
+
 @pytest.fixture
 def console_settings(redis_server: RedisProcess) -> Settings:
-    return make_settings(OTP_REDIS_URL=redis_server.url, OTP_ADMIN_TOKENS=f"alice:{ALICE},bob:{BOB}")
+    return make_settings(OTP_REDIS_URL=redis_server.url, OTP_ADMIN_TOKENS=f"alice:{ALICE},bob:{BOB}", **EVENTS_FAST)
 
 
 @pytest.fixture

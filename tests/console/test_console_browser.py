@@ -9,12 +9,23 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.conftest import API_KEY, CLIENT, PEPPER, WEBHOOK_SECRET, Vendors, code_in
+from tests.conftest import ADMIN, API_KEY, CLIENT, PEPPER, WEBHOOK_SECRET, Vendors, code_in
 from tests.console.conftest import ALICE, BOB, SCREENSHOTS, SignIn
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NUMBER = "+34600100200"
+PAGES = (
+    "/admin/settings",
+    "/admin/apps",
+    "/admin/apps/web",
+    "/admin/templates",
+    "/admin/test-numbers",
+    "/admin/providers",
+    "/admin/fraud",
+    "/admin/events?app=web",
+    "/admin/audit",
+)
 TEST_NUMBER = "+34600999888"
 
 
@@ -134,15 +145,7 @@ async def test_every_page_sends_a_strict_content_security_policy_and_breaks_none
         "console",
         lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
     )
-    for path in (
-        "/admin/settings",
-        "/admin/apps",
-        "/admin/apps/web",
-        "/admin/templates",
-        "/admin/test-numbers",
-        "/admin/providers",
-        "/admin/audit",
-    ):
+    for path in PAGES:
         response = await page.goto(path)
         assert response is not None and response.status == 200, path
         policy = await response.header_value("content-security-policy")
@@ -163,17 +166,15 @@ async def test_no_page_shows_a_code_a_secret_or_a_whole_number(
     await page.click("button:text('Add')")
     await expect(page.get_by_test_id("test-number")).to_contain_text("+34******888")
     async with httpx.AsyncClient(base_url=console_url) as api:
+        hook = "https://hooks.example.com/otp?token=receiver-token-0123456789"
+        created = await api.post("/v1/admin/apps/web/event-endpoints", json={"url": hook}, headers=ADMIN)
+        assert created.status_code == 201, created.text
         assert (await api.post("/v1/verifications", json={"to": NUMBER}, headers=CLIENT)).status_code == 201
     sent = code_in(vendors.last_text())
+    endpoint_secret = created.json()["secret"]
     secrets = [ALICE, BOB, API_KEY, PEPPER, WEBHOOK_SECRET, TEST_NUMBER, "424242", sent, NUMBER, "$argon2"]
-    for path in (
-        "/admin/settings",
-        "/admin/apps/web",
-        "/admin/templates",
-        "/admin/test-numbers",
-        "/admin/providers",
-        "/admin/audit",
-    ):
+    secrets += [endpoint_secret, created.json()["secret_hint"], "receiver-token-0123456789"]
+    for path in PAGES:
         await page.goto(path)
         html = await page.content()
         shown = [secret for secret in secrets if secret in html]
