@@ -297,3 +297,19 @@ async def test_releasing_a_prefix_that_is_not_held_or_not_a_prefix_changes_nothi
         wrong = await client.get("/admin/fraud?by=number")
     assert by_prefix.status_code == 200 and "No prefix is held." in by_prefix.text
     assert wrong.status_code == 400
+
+
+async def test_the_events_page_names_only_known_apps(console: Console) -> None:
+    async with console() as client:
+        await sign_in(client)
+        token = await csrf(client, "/admin/events")
+        first = await client.get("/admin/events")
+        unknown = await client.get("/admin/events?app=nobody")
+        replay = await client.post("/admin/events/replay", data={"_csrf_token": token, "app": "nobody"})
+        none = await client.post(
+            "/admin/events/replay", data={"_csrf_token": token, "app": "web"}, follow_redirects=False
+        )
+    assert first.status_code == 200 and "Endpoints of mobile" in first.text
+    assert unknown.status_code == 404
+    assert replay.status_code == 404
+    assert (none.status_code, none.headers["location"]) == (303, "/admin/events?app=web&replayed=0")
