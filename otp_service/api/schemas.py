@@ -84,9 +84,22 @@ EndUserId = Annotated[
 ]
 
 
+ChannelName = Annotated[
+    Literal["sms", "whatsapp"],
+    msgspec.Meta(description="What carries the code; WhatsApp falls back to SMS when it cannot deliver."),
+]
+FallbackReason = Annotated[
+    Literal["refused", "undelivered", "no_receipt"],
+    msgspec.Meta(
+        description="Why WhatsApp gave way to SMS: no provider took it, a receipt said undelivered, "
+        "or no delivered receipt within whatsapp_fallback_seconds."
+    ),
+]
+
+
 class StartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     to: PhoneText
-    channel: Literal["sms"] = "sms"
+    channel: ChannelName = "sms"
     locale: Locale | None = None
     app_hash: AppHash | None = None
     end_user_ip: EndUserIp | None = None
@@ -112,7 +125,7 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
 class VerificationOut(msgspec.Struct, kw_only=True):
     id: str
     to: str
-    channel: Literal["sms"]
+    channel: ChannelName
     status: Literal["pending", "approved", "canceled", "expired", "max_attempts_reached", "failed"]
     provider: str
     code_length: int
@@ -121,6 +134,8 @@ class VerificationOut(msgspec.Struct, kw_only=True):
     resend_available_at: Timestamp
     created_at: Timestamp
     delivery: DeliveryOut
+    channels: list[Literal["sms", "whatsapp"]] = msgspec.field(default_factory=lambda: ["sms"])
+    fallback_reason: FallbackReason | None = None
 
 
 class CheckOut(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -149,7 +164,7 @@ def verification_out(v: Verification, now_ms: int) -> VerificationOut:
     return VerificationOut(
         id=v.id,
         to=v.to,
-        channel="sms",
+        channel="whatsapp" if v.channel == "whatsapp" else "sms",
         status=status.value,
         provider=v.provider,
         code_length=v.code_length,
@@ -164,6 +179,8 @@ def verification_out(v: Verification, now_ms: int) -> VerificationOut:
             segments=v.segments or None,
             encoding=v.encoding or None,
         ),
+        channels=["whatsapp", "sms"] if v.requested_channel == "whatsapp" and v.channel == "sms" else [v.channel],  # type: ignore[list-item]
+        fallback_reason=v.fallback_reason or None,  # type: ignore[arg-type]
     )
 
 

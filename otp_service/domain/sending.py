@@ -17,11 +17,13 @@ from typing import Any
 import msgspec
 import structlog
 
-from providers import DeliveryStatus, SendOptions
+from providers import Channel, DeliveryStatus, SendOptions
 
+from .channels import deliver
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
 from .errors import Conflict, StoreUnavailable
+from .fallback import WhatsappFallback
 from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
 from .local_code import LocalDraft
@@ -55,6 +57,7 @@ class SendFlow:
     hasher: CodeHasher
     webotp_host: str | None
     test_numbers_allowed: bool
+    fallback: WhatsappFallback
 
     async def _settings(self, client: str) -> LiveSettings:
         raise NotImplementedError
@@ -70,6 +73,7 @@ class SendFlow:
         app_hash: str | None = None,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        channel: Channel = Channel.SMS,
     ) -> tuple[Verification, bool]:
         """Returns the verification and whether it is a replay of an earlier idempotent request.
 
@@ -79,7 +83,10 @@ class SendFlow:
         phone = parse_phone(to, live.allowed_countries)
         structlog.contextvars.bind_contextvars(to=phone.masked())
         if not idempotency_key:
-            return await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash), False
+            started = await self._start(
+                phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash, channel=channel
+            )
+            return started, False
 
         digest = hashlib.sha256(f"{client}\0{idempotency_key}".encode()).hexdigest()
         ttl_ms = live.ttl_seconds * 1000
@@ -101,7 +108,9 @@ class SendFlow:
                 raise Conflict("This Idempotency-Key was already used with a different request.")
             return replay.verification, True
         try:
-            verification = await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash)
+            verification = await self._start(
+                phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash, channel=channel
+            )
         except BaseException as exc:
             await self.releases.give_back("idempotency", abort, store_down=isinstance(exc, StoreUnavailable))
             raise
@@ -114,7 +123,15 @@ class SendFlow:
         return verification, False
 
     async def _start(
-        self, phone: Phone, live: LiveSettings, *, client: str, ip: str | None, locale: str | None, app_hash: str | None
+        self,
+        phone: Phone,
+        live: LiveSettings,
+        *,
+        client: str,
+        ip: str | None,
+        locale: str | None,
+        app_hash: str | None,
+        channel: Channel = Channel.SMS,
     ) -> Verification:
         reservation = await self.limiter.reserve(phone.e164, client, ip, live)
         vid = reservation.begin.current_id or new_verification_id()
@@ -134,19 +151,25 @@ class SendFlow:
             else:
                 # The message is worth delivering only while the code lives (a new code gets the full TTL).
                 options = SendOptions(validity_s=live.ttl_seconds, locale=locale)
-                delivered = await self.dispatcher.send(
-                    live.providers,
-                    phone.msisdn,
+                delivered = await deliver(
+                    self.dispatcher,
+                    live,
+                    phone,
+                    channel,
                     reference=vid,
-                    code_length=live.code_length,
-                    local=draft,
+                    sms_draft=draft,
+                    make_draft=lambda settings: LocalDraft(
+                        vid, settings, self.hasher, locale=locale, app_hash=app_hash, webotp_host=self.webotp_host
+                    ),
                     options=options,
                 )
-            return await self._commit(phone, live, vid, reservation, delivered, client)
+            verification = await self._commit(phone, live, vid, reservation, delivered, client)
         except BaseException as exc:
             draft.cancel()
             await self.limiter.release(reservation, store_down=isinstance(exc, StoreUnavailable))
             raise
+        await self.fallback.arm(verification, live.whatsapp_fallback_seconds)
+        return verification
 
     async def _commit(
         self,
@@ -164,7 +187,7 @@ class SendFlow:
         code_hash = await local.code_hash if local is not None else ""
         fields: dict[str, str | int] = {
             "to": phone.e164,
-            "channel": "sms",
+            "channel": delivered.channel,
             "mode": delivered.mode,
             "provider": delivered.provider,
             "reference": delivered.reference,
@@ -177,6 +200,7 @@ class SendFlow:
             "segments": local.segments if local is not None else 0,
             "encoding": local.encoding if local is not None else "",
             "client": client,
+            **delivered.extra,
         }
         commit: dict[str, Any] = {
             "ttl_ms": ttl_s * 1000,
@@ -197,7 +221,7 @@ class SendFlow:
             if verification is None:
                 raise Conflict("The verification changed while the code was being sent; retry.")
         # Receipts name the vendor's message id; Message Central may name its verificationId instead.
-        vendor_ids = sorted({delivered.message_id, delivered.reference} - {""})
+        vendor_ids = sorted({delivered.message_id, delivered.reference, f"to:{phone.msisdn.digits}"} - {""})
         await self.store.index(vid, phone.e164, ttl_s * 1000, [(delivered.provider, v) for v in vendor_ids])
         structlog.contextvars.bind_contextvars(
             verification_id=vid, provider=delivered.provider, delivery=delivered.delivery_status, outcome="sent"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import structlog
 
-from providers import DeliveryUpdate, Providers
+from providers import DeliveryStatus, DeliveryUpdate, Providers
 
 from .app_settings import AppSettings
 from .check_sources import CheckSources
@@ -15,6 +15,7 @@ from .checking import CheckFlow
 from .codes import CodeHasher
 from .dispatcher import Dispatcher
 from .errors import NotFound
+from .fallback import WhatsappFallback
 from .idempotency_store import IdempotencyStore
 from .limits import SendLimiter
 from .live import LiveSettingsSource
@@ -55,6 +56,7 @@ class OtpService(SendFlow, CheckFlow):
         self.test_numbers_allowed = test_numbers_allowed
         self.apps = apps
         self.sources = sources
+        self.fallback = WhatsappFallback(store, dispatcher, hasher, self._settings, webotp_host=webotp_host)
 
     async def _settings(self, client: str) -> LiveSettings:
         """The client app's effective settings (the global ones when it overrides nothing)."""
@@ -84,5 +86,10 @@ class OtpService(SendFlow, CheckFlow):
         return await self.get(verification_id, client)
 
     async def apply_receipts(self, provider: str, updates: list[DeliveryUpdate]) -> int:
-        """Apply what can be matched to a verification; unknown ids are ignored. Returns how many applied."""
-        return await self.receipts.apply(provider, updates)
+        """Apply what can be matched to a verification; unknown ids are ignored. Returns how many applied.
+
+        An undelivered WhatsApp code falls back to SMS here, on the replica the receipt reached."""
+        applied_to: list[tuple[str, str, DeliveryStatus]] = []
+        applied = await self.receipts.apply(provider, updates, applied_to)
+        await self.fallback.after_receipts(applied_to)
+        return applied
