@@ -45,7 +45,7 @@ Digits = Annotated[str, msgspec.Meta(pattern=whole("[0-9]{4,10}"))]
 PhoneKey = Annotated[str, msgspec.Meta(min_length=4, max_length=32)]
 FallbackWait = Annotated[
     int,
-    msgspec.Meta(ge=5, le=600, description="Seconds a WhatsApp code may go without a delivery receipt before SMS."),
+    msgspec.Meta(ge=1, le=600, description="Seconds a WhatsApp code may go without a delivery receipt before SMS."),
 ]
 Routes = Annotated[dict[RouteKey, Route], msgspec.Meta(max_length=500)]
 WhatsappTemplates = Annotated[dict[Locale, Template], msgspec.Meta(max_length=200)]
