@@ -84,12 +84,14 @@ EndUserId = Annotated[
 ]
 
 
+ChannelValue = Literal["sms", "whatsapp"]
+ReasonValue = Literal["refused", "undelivered", "no_receipt"]
 ChannelName = Annotated[
-    Literal["sms", "whatsapp"],
+    ChannelValue,
     msgspec.Meta(description="What carries the code; WhatsApp falls back to SMS when it cannot deliver."),
 ]
 FallbackReason = Annotated[
-    Literal["refused", "undelivered", "no_receipt"],
+    ReasonValue,
     msgspec.Meta(
         description="Why WhatsApp gave way to SMS: no provider took it, a receipt said undelivered, "
         "or no delivered receipt within whatsapp_fallback_seconds."
@@ -134,7 +136,7 @@ class VerificationOut(msgspec.Struct, kw_only=True):
     resend_available_at: Timestamp
     created_at: Timestamp
     delivery: DeliveryOut
-    channels: list[Literal["sms", "whatsapp"]] = msgspec.field(default_factory=lambda: ["sms"])
+    channels: list[ChannelValue] = msgspec.field(default_factory=lambda: ["sms"])
     fallback_reason: FallbackReason | None = None
 
 
@@ -158,13 +160,23 @@ class AuditEntryOut(msgspec.Struct, kw_only=True):
     new: Any
 
 
+_CHANNELS: dict[str, ChannelValue] = {"sms": "sms", "whatsapp": "whatsapp"}
+_REASONS: dict[str, ReasonValue] = {"refused": "refused", "undelivered": "undelivered", "no_receipt": "no_receipt"}
+
+
+def _channels_used(v: Verification) -> list[ChannelValue]:
+    """The channels in the order used: WhatsApp first when it gave way to SMS."""
+    current = _CHANNELS.get(v.channel, "sms")
+    return ["whatsapp", current] if v.requested_channel == "whatsapp" and current == "sms" else [current]
+
+
 def verification_out(v: Verification, now_ms: int) -> VerificationOut:
     status = v.effective_status(now_ms)
     attempts = v.attempts_left if status == "pending" else max(0, v.attempts_left)
     return VerificationOut(
         id=v.id,
         to=v.to,
-        channel="whatsapp" if v.channel == "whatsapp" else "sms",
+        channel=_CHANNELS.get(v.channel, "sms"),
         status=status.value,
         provider=v.provider,
         code_length=v.code_length,
@@ -179,8 +191,8 @@ def verification_out(v: Verification, now_ms: int) -> VerificationOut:
             segments=v.segments or None,
             encoding=v.encoding or None,
         ),
-        channels=["whatsapp", "sms"] if v.requested_channel == "whatsapp" and v.channel == "sms" else [v.channel],  # type: ignore[list-item]
-        fallback_reason=v.fallback_reason or None,  # type: ignore[arg-type]
+        channels=_channels_used(v),
+        fallback_reason=_REASONS.get(v.fallback_reason),
     )
 
 
