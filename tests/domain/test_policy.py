@@ -43,6 +43,9 @@ CONTRACT_DEFAULTS: dict[str, Any] = {
     },
     "brand": "Acme",
     "test_numbers": {},
+    "routes": {},
+    "whatsapp_fallback_seconds": 30,
+    "whatsapp_templates": {},
 }
 
 
