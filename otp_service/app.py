@@ -166,7 +166,7 @@ def create_app(
         finally:
             stop_sweeping.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(sweeper, 2 * settings.redis_timeout_s + 1)
+                await asyncio.wait_for(sweeper, 10 * settings.redis_timeout_s + 1)
             await service.releases.close()  # while Redis is still open to take them
             await http.aclose()
             hasher.close()

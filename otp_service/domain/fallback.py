@@ -47,6 +47,7 @@ log = structlog.get_logger("otp.delivery")
 
 SWEEP_INTERVAL_S = 0.25  # how often each replica looks for due deadlines
 SWEEP_BATCH = 100  # the most deadlines one sweep claims
+SWEEP_BACKOFF_S = 10.0  # the longest pause after failed sweeps
 FAILED = frozenset({DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED})
 
 
@@ -66,6 +67,7 @@ class WhatsappFallback:
         self.hasher = hasher
         self.settings = settings
         self.webotp_host = webotp_host
+        self.active = asyncio.Event()  # set once this replica has a reason to sweep (run_sweeper)
 
     async def arm(self, verification: Verification, wait_s: int) -> None:
         """Start the wait for a WhatsApp code's delivered receipt.
@@ -76,6 +78,7 @@ class WhatsappFallback:
             return
         r = self._redis
         member = f"{verification.id}|{verification.to}"
+        self.active.set()
         try:
             await r.script(r.scripts.fallback_arm, [r.keys.fallback_due], [member, wait_s * 1000])
         except DomainError as exc:
@@ -92,7 +95,10 @@ class WhatsappFallback:
     async def sweep_once(self) -> int:
         """Claim the due deadlines and fall back for each; returns how many fell back."""
         r = self._redis
-        due = await r.script(r.scripts.fallback_sweep, [r.keys.fallback_due], [SWEEP_BATCH])
+        # Awaited in full rather than under the store's per-call deadline: a call left to finish in the
+        # background could reopen connections after shutdown closed the client. Socket timeouts still
+        # bound each wait, and shutdown waits for the sweep under way.
+        due = await r.scripts.fallback_sweep(keys=[r.keys.fallback_due], args=[SWEEP_BATCH])
         done = 0
         for raw in due:
             vid, _, e164 = as_text(raw).partition("|")
@@ -101,14 +107,34 @@ class WhatsappFallback:
 
     async def run_sweeper(self, stop: asyncio.Event, interval_s: float = SWEEP_INTERVAL_S) -> None:
         """Sweep until ``stop`` is set, finishing the sweep under way (a command cancelled halfway would
-        leave a connection half-used); a failed sweep (Redis down) is logged and retried next tick."""
+        leave a connection half-used); a failed sweep (Redis down) is logged and retried later.
+
+        A replica sweeps once it has armed a deadline, or when it finds deadlines waiting at start-up
+        (left by replicas that stopped): a deployment that never sends WhatsApp never polls Redis for it.
+        """
+        with contextlib.suppress(Exception):
+            r = self._redis
+            if await r.run(lambda: r.redis.zcard(r.keys.fallback_due)):
+                self.active.set()
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.active.wait())}
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in waits:
+                pending.cancel()
+        failures = 0
         while not stop.is_set():
             try:
                 await self.sweep_once()
+                failures = 0
             except Exception as exc:  # the sweeper must outlive any one failure
-                log.warning("whatsapp.sweep_failed", error=type(exc).__name__)
+                failures += 1
+                log.warning("whatsapp.sweep_failed", error=type(exc).__name__, failures=failures)
+            # A store that keeps failing is left alone a while (up to SWEEP_BACKOFF_S): requests meet
+            # the outage anyway, and the deadlines wait in Redis for the next sweep.
+            wait_s = min(SWEEP_BACKOFF_S, interval_s * 4**failures)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+                await asyncio.wait_for(stop.wait(), wait_s)
 
     async def fall_back(self, vid: str, e164: str, reason: str) -> bool:
         """Claim the verification, send the SMS, store it; False when there was nothing to do."""
