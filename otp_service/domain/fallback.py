@@ -16,6 +16,9 @@ Rules (the refusal case, decided within the send, is in ``channels.py``):
   cannot settle the verification (``gen`` moves on), the attempts left and the expiry are kept, and no
   send limit or cooldown is charged again.
 * If no provider can send the SMS, the WhatsApp code stays the live one (``fallback_state: failed``).
+* The SMS is charged to the send budgets (``FraudGuard.charge``), not judged again by the conversion
+  guard: the verification was admitted once. A spent budget is a failed fallback, as above. The app
+  hears of it as a ``verification.delivery_updated`` event with ``channel: sms``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from providers import Channel, DeliveryStatus, SendOptions
 from .channels import deliver
 from .codes import CodeHasher
 from .dispatcher import Dispatcher
-from .errors import DomainError, ProviderUnavailableError
+from .errors import DomainError, ProviderUnavailableError, StoreUnavailable
+from .events import EventSink
+from .fraud import FraudGuard
 from .local_code import LocalDraft
 from .models import Verification
 from .phone import parse_phone
@@ -60,6 +65,8 @@ class WhatsappFallback:
         settings: Callable[[str], Awaitable[LiveSettings]],
         *,
         webotp_host: str | None = None,
+        fraud: FraudGuard | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.store = store
         self._redis = store.redis_store
@@ -67,6 +74,8 @@ class WhatsappFallback:
         self.hasher = hasher
         self.settings = settings
         self.webotp_host = webotp_host
+        self.fraud = fraud  # the SMS is charged to the budgets like any other
+        self.events = events or EventSink()
         self.active = asyncio.Event()  # set once this replica has a reason to sweep (run_sweeper)
 
     async def arm(self, verification: Verification, wait_s: int) -> None:
@@ -153,6 +162,7 @@ class WhatsappFallback:
                 vid, live, self.hasher, locale=locale or None, app_hash=None, webotp_host=self.webotp_host
             )
             options = SendOptions(channel=Channel.SMS, validity_s=max(1, left_ms // 1000), locale=locale or None)
+            admission = await self.fraud.charge(phone, client, live) if self.fraud is not None else None
             try:
                 delivered = await deliver(
                     self.dispatcher,
@@ -164,8 +174,10 @@ class WhatsappFallback:
                     make_draft=lambda _: draft,
                     options=options,
                 )
-            except BaseException:
+            except BaseException as exc:
                 draft.cancel()
+                if admission is not None and self.fraud is not None:
+                    await self.fraud.give_back(admission, store_down=isinstance(exc, StoreUnavailable))
                 raise
         except (DomainError, ProviderUnavailableError) as exc:
             await r.script(r.scripts.fallback_commit, [record], ["failed"])
@@ -194,5 +206,8 @@ class WhatsappFallback:
             ids = sorted({delivered.message_id, delivered.reference, f"to:{phone.msisdn.digits}"} - {""})
             with contextlib.suppress(DomainError):  # the record is right; only receipt lookups would miss
                 await self.store.index(vid, e164, max(left_ms, 1000), [(delivered.provider, i) for i in ids])
+            verification = await self.store.read(e164, vid)
+            if verification is not None:  # the app hears that an SMS now carries the code
+                await self.events.delivery_updated(verification)
         log.info("whatsapp.fallback", provider=delivered.provider, stored=stored, **bind)
         return stored

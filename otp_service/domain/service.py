@@ -67,7 +67,9 @@ class OtpService(SendFlow, CheckFlow):
         self.sources = sources
         self.refresh = DeliveryRefresh(store, self.receipts, dispatcher.providers, after_s=refresh_after_s)
         self.fraud = fraud
-        self.fallback = WhatsappFallback(store, dispatcher, hasher, self._settings, webotp_host=webotp_host)
+        self.fallback = WhatsappFallback(
+            store, dispatcher, hasher, self._settings, webotp_host=webotp_host, fraud=fraud, events=self.events
+        )
 
     async def _settings(self, client: str) -> LiveSettings:
         """The client app's effective settings (the global ones when it overrides nothing)."""

@@ -127,6 +127,20 @@ async def test_a_delivered_whatsapp_receipt_cancels_the_fallback(client: Client,
     assert (await check(client, mc.last_code)).json()["valid"] is True
 
 
+async def test_a_fallback_sms_is_charged_to_the_budgets_and_a_spent_one_keeps_the_whatsapp_code(
+    client: Client, mc: FakeMessageCentral, vendors: Vendors
+) -> None:
+    await patch_settings(client, sms_budget={"per_hour": 1, "per_day": 100})  # the WhatsApp send takes it
+    body = await start_whatsapp(client, mc)
+    receipt = mc.dlr_body(str(mc.messages[-1]["message_id"]), "UNDELIV")
+    assert (await client.post(HOOK, content=receipt, headers=JSON)).status_code == 200
+
+    after = await status(client, body["id"])
+    assert (after["channel"], after["fallback_reason"]) == ("whatsapp", None)
+    assert vendors.gatum.messages == []  # no SMS beyond the budget
+    assert (await check(client, mc.last_code)).json()["valid"] is True  # the WhatsApp code stays live
+
+
 def _code_in(text: str) -> str:
     digits = [word.strip(".") for word in text.split() if word.strip(".").isdigit()]
     assert digits, text
