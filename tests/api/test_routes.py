@@ -41,7 +41,7 @@ async def test_the_longest_matching_prefix_wins_over_the_country(client: Client,
     await patch_settings(client, providers=["gatum", "instasent"], routes=routes)
     assert (await send(client, NUMBER)).json()["provider"] == "instasent"
     assert vendors.instasent.messages[-1]["from"] == "Mobile600"
-    assert (await send(client, "+34910123456")).json()["provider"] == "gatum"
+    assert (await send(client, "+34710123456")).json()["provider"] == "gatum"
 
 
 async def test_a_route_falls_over_within_its_own_order(client: Client, vendors: Vendors) -> None:

@@ -136,7 +136,7 @@ async def test_a_fallback_sms_is_charged_to_the_budgets_and_a_spent_one_keeps_th
     assert (await client.post(HOOK, content=receipt, headers=JSON)).status_code == 200
 
     after = await status(client, body["id"])
-    assert (after["channel"], after["fallback_reason"]) == ("whatsapp", None)
+    assert (after["channel"], after["channels"]) == ("whatsapp", ["whatsapp"])  # tried, not carried
     assert vendors.gatum.messages == []  # no SMS beyond the budget
     assert (await check(client, mc.last_code)).json()["valid"] is True  # the WhatsApp code stays live
 
