@@ -7,6 +7,7 @@ passed, and tests pass their own settings, Redis client and HTTP transport.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -211,9 +212,15 @@ def create_app(
             providers=settings.providers,
             metrics_port=settings.metrics_port,
         )
+        # Every replica sweeps the WhatsApp receipt deadlines (domain/fallback.py): one fires once, anywhere.
+        stop_sweeping = asyncio.Event()
+        sweeper = asyncio.create_task(service.fallback.run_sweeper(stop_sweeping), name="whatsapp-sweeper")
         try:
             yield
         finally:
+            stop_sweeping.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(sweeper, 10 * settings.redis_timeout_s + 1)
             if worker is not None:
                 await worker.close()  # while Redis is still open to settle what it delivered
             await service.releases.close()  # while Redis is still open to take them

@@ -34,6 +34,7 @@ import msgspec
 __all__ = (
     "DEFAULT_SEND_OPTIONS",
     "MAX_VENDOR_BODY_BYTES",
+    "SMS_ONLY",
     "Channel",
     "CheckOutcome",
     "DeliveryLookup",
@@ -56,6 +57,7 @@ __all__ = (
     "VendorSettings",
     "VerificationPending",
     "VerificationProvider",
+    "channels_of",
 )
 
 
@@ -65,7 +67,19 @@ MAX_VENDOR_BODY_BYTES = 64 * 1024
 
 
 class Channel(enum.StrEnum):
+    """What carries the code to the phone; an adapter lists the ones it can use in ``channels``."""
+
     SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+SMS_ONLY: frozenset[Channel] = frozenset({Channel.SMS})
+
+
+def channels_of(adapter: object) -> frozenset[Channel]:
+    """The channels an adapter declares (``channels``); an adapter that declares none carries SMS only."""
+    declared = getattr(adapter, "channels", None)
+    return frozenset(declared) if declared else SMS_ONLY
 
 
 class SendOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,6 +167,7 @@ class DeliveryUpdate(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str | None = None
     reference: str | None = None
     vendor_status: str | None = None  # raw state, for logs and metrics (never contains secrets)
+    to: str | None = None  # the number as the vendor names it (digits, country code first), when it does
 
 
 class ReceiptBatch(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,7 +13,7 @@ from typing import TextIO
 
 import httpx
 
-from .base import DEFAULT_SEND_OPTIONS, Msisdn, SendOptions, SendReceipt, VendorSettings
+from .base import DEFAULT_SEND_OPTIONS, Channel, Msisdn, SendOptions, SendReceipt, VendorSettings
 from .registry import ProviderSpec
 
 __all__ = ("SPEC", "ConsoleSender", "ConsoleSettings")
@@ -26,6 +26,7 @@ class ConsoleSettings(VendorSettings, frozen=True, kw_only=True):
 class ConsoleSender:
     name = "console"
     max_length = 1600
+    channels = frozenset({Channel.SMS, Channel.WHATSAPP})  # development: print either
 
     def __init__(self, settings: ConsoleSettings, client: httpx.AsyncClient, *, stream: TextIO | None = None) -> None:
         self._stream = stream
@@ -35,7 +36,7 @@ class ConsoleSender:
         self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
     ) -> SendReceipt:
         stream = self._stream or sys.stderr
-        print(f"[console sms] to={to.e164} ref={reference}: {text}", file=stream, flush=True)
+        print(f"[console {options.channel}] to={to.e164} ref={reference}: {text}", file=stream, flush=True)
         return SendReceipt(provider=self.name, message_id=f"console-{next(self._ids)}")
 
 

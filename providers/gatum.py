@@ -288,7 +288,7 @@ class GatumSender:
         body = [
             {
                 "number": [to.digits],
-                "senderID": self._settings.sender,
+                "senderID": options.sender_id or self._settings.sender,
                 "text": text,
                 "type": "sms",
                 "delivery": True,

@@ -140,7 +140,7 @@ class InstasentSms:
     async def send(
         self, to: Msisdn, text: str, *, reference: str, options: SendOptions = DEFAULT_SEND_OPTIONS
     ) -> SendReceipt:
-        payload: dict[str, Any] = {"from": self._settings.sender, "to": to.e164, "text": text}
+        payload: dict[str, Any] = {"from": options.sender_id or self._settings.sender, "to": to.e164, "text": text}
         client_id = client_id_for(reference)
         if client_id is not None:
             payload["clientId"] = client_id

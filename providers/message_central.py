@@ -21,43 +21,48 @@ markers as in :mod:`providers`):
   no verification id comes back, so letting the chain fall over is the safe reading) [guess].
 * Vendor replies echo the mobile number, so error details never include reply excerpts, only the
   vendor's short ``message`` with digit runs removed.
-* Delivery receipt shape and states are [seed] only; ``transactionId`` (a UUID, like the receipt's
+* Delivery receipts: ``message_central_receipts.py``. ``transactionId`` (a UUID, like the receipt's
   ``messageId``) is preferred as our message id over ``verificationId`` [guess].
+* ``type=OTP`` on every VerifyNow send and ``flowType`` on validateOtp: "the following parameters need to
+  be sent while using VerifyNow APIs: flowType SMS/WHATSAPP/RCS/SAUTH, type OTP" [doc v3]. WhatsApp is
+  ``flowType=WHATSAPP`` on the same send; its verification's reference is ``whatsapp:<verificationId>`` so
+  that validateOtp can repeat the flow type (our records hold no other per-verification adapter state).
+* Message Now (``mode=sms``): ``senderId`` is "Yes (in case of SMS)" [doc], so it is required at start-up;
+  India DLT ``templateId`` + ``entityId`` go together or not at all [doc]. A route's sender id
+  (``SendOptions.sender_id``) overrides the configured one.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 import httpx
 import msgspec
 
 from . import _http
-from ._token import Grant, TokenCache
+from ._token import TokenCache
 from .base import (
     DEFAULT_SEND_OPTIONS,
+    Channel,
     CheckOutcome,
-    DeliveryStatus,
-    DeliveryUpdate,
     Msisdn,
     ProviderAuthError,
     ProviderError,
     ProviderProtocolError,
     ProviderRejected,
     ProviderUnavailable,
-    ReceiptBatch,
     SendOptions,
     SendReceipt,
     StartedVerification,
     VendorSettings,
     VerificationPending,
 )
+from .message_central_receipts import parse_receipts
+from .message_central_token import fetch_token, grant
 from .registry import ProviderSpec
 
 __all__ = (
@@ -72,12 +77,8 @@ __all__ = (
 
 NAME = "message_central"
 OTP_LENGTH_RANGE = (4, 8)  # VerifyNow `otpLength` [doc]
-TOKEN_PATH = "/auth/v1/authentication/token"  # noqa: S105 (a path, not a password)
 SEND_PATH = "/verification/v3/send"
 VALIDATE_PATH = "/verification/v3/validateOtp"
-REFRESH_MARGIN_S = 300.0  # renew this long before the JWT's exp
-FALLBACK_TOKEN_TTL_S = 3600.0  # for a token whose exp cannot be read [guess]
-_ACCEPT = {"accept": "*/*"}
 Clock = Callable[[], float]
 
 
@@ -97,24 +98,23 @@ class MessageCentralSettings(VendorSettings, frozen=True, kw_only=True):
     email: str = ""
     country: str = ""  # optional `country` dial code for the token call
     mode: Literal["verify_now", "sms"] = "verify_now"
-    sender_id: str = ""  # sms mode `senderId`
+    sender_id: str = ""  # sms mode `senderId`: required by the vendor in sms mode [doc]
     message_type: str = "OTP"  # sms mode `messageType` (OTP|TRANSACTION|PROMOTIONAL; spelling [guess])
+    template_id: str = ""  # India DLT `templateId` of an approved template (with entity_id) [doc]
+    entity_id: str = ""  # India DLT `entityId` of the brand (with template_id) [doc]
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("https://", "http://")):
             raise ValueError("base_url must be an http(s) URL")
         if self.country and not self.country.isdigit():
             raise ValueError("country must be a dial code of digits, e.g. 91")
-
-
-class _Claims(msgspec.Struct):
-    exp: float | None = None
-
-
-class _TokenReply(msgspec.Struct):
-    status: int | None = None
-    token: str | None = None
-    error: str | None = None
+        if self.mode == "sms" and not self.sender_id.strip():
+            raise ValueError(
+                "MESSAGE_CENTRAL_SENDER_ID: required when MESSAGE_CENTRAL_MODE=sms "
+                "(Message Now needs the approved sender id, senderId)"
+            )
+        if bool(self.template_id) != bool(self.entity_id):
+            raise ValueError("MESSAGE_CENTRAL_TEMPLATE_ID / MESSAGE_CENTRAL_ENTITY_ID: set both (India DLT) or neither")
 
 
 class _Data(msgspec.Struct, rename="camel"):
@@ -131,9 +131,7 @@ class _Envelope(msgspec.Struct, rename="camel"):
     data: _Data | None = None
 
 
-_TOKEN = msgspec.json.Decoder(_TokenReply)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
-_CLAIMS = msgspec.json.Decoder(_Claims)
 
 
 _ENUM_WORD = re.compile(r"[A-Z][A-Z_]{1,47}")  # documented messages look like WRONG_OTP_PROVIDED
@@ -141,50 +139,6 @@ _ENUM_WORD = re.compile(r"[A-Z][A-Z_]{1,47}")  # documented messages look like W
 
 def _as_str(value: str | int | None) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _jwt_exp(token: str) -> float | None:
-    """The ``exp`` claim of a JWT, read without verifying the signature (not ours to verify)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        return _CLAIMS.decode(payload).exp
-    except (binascii.Error, ValueError, *_http.UNREADABLE):
-        return None
-
-
-def _grant(token: str, now: float) -> Grant:
-    """Keep a token until shortly before its ``exp``, or an hour when it has none we can read."""
-    exp = _jwt_exp(token)
-    if exp is None:
-        return Grant(token, FALLBACK_TOKEN_TTL_S)
-    left = exp - now  # short-lived tokens are kept for half their remaining life rather than not at all
-    return Grant(token, max(0.0, left - min(REFRESH_MARGIN_S, left / 2)))
-
-
-async def _fetch_token(settings: MessageCentralSettings, client: httpx.AsyncClient, clock: Clock) -> Grant:
-    s = settings
-    if not s.password:
-        raise ProviderAuthError(NAME, "auth token refused or expired, and no password to renew it")
-    key = base64.b64encode(s.password.encode()).decode("ascii")
-    params = {"customerId": s.customer_id, "key": key, "scope": "NEW", "email": s.email, "country": s.country}
-    url, params = s.base_url.rstrip("/") + TOKEN_PATH, {k: v for k, v in params.items() if v}
-    response = await _http.call(client, NAME, s, "GET", url, delivers=False, params=params, headers=_ACCEPT)
-    status = response.status_code
-    if _http.unavailable(status):
-        raise ProviderUnavailable(NAME, f"token: HTTP {status}", status_code=status)
-    try:
-        reply = _TOKEN.decode(response.content)
-    except _http.UNREADABLE:
-        error = ProviderAuthError if status >= 300 else ProviderProtocolError
-        raise error(NAME, f"token: unexpected reply (HTTP {status})", status_code=status) from None
-    if status < 300 and reply.status == 200 and reply.token:
-        return _grant(reply.token, clock())
-    reason = _http.scrub(reply.error or "no token", secrets=(*s.secrets(), key))[:80]
-    vendor_code = None if reply.status is None else str(reply.status)
-    raise ProviderAuthError(NAME, f"token refused: {reason}", status_code=status, vendor_code=vendor_code)
 
 
 Op = Literal["send", "sms", "check"]
@@ -232,8 +186,8 @@ class _Client:
     ) -> None:
         self._settings = settings
         self._client = client
-        login = functools.partial(_fetch_token, settings, client, clock)
-        dashboard = _grant(settings.auth_token, clock()) if settings.auth_token else None
+        login = functools.partial(fetch_token, settings, client, clock)
+        dashboard = grant(settings.auth_token, clock()) if settings.auth_token else None
         self._tokens = TokenCache(login, clock=clock, initial=dashboard)
 
     async def _request(self, op: Op, method: str, path: str, params: dict[str, str]) -> _Envelope | CheckOutcome:
@@ -287,21 +241,28 @@ def _message_id(data: _Data | None) -> str | None:
     return next((str(i) for i in ids if i is not None and i != ""), None)
 
 
+_WHATSAPP_REF = "whatsapp:"
+
+
 class MessageCentralVerify(_Client):
-    """VerifyNow: Message Central generates, delivers and checks the code."""
+    """VerifyNow: Message Central generates, delivers and checks the code, by SMS or WhatsApp."""
 
     code_length_range = OTP_LENGTH_RANGE
+    channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
     async def start(
         self, to: Msisdn, *, code_length: int, options: SendOptions = DEFAULT_SEND_OPTIONS
     ) -> StartedVerification:
         length = clamp_code_length(code_length)
-        params = {**self._number(to), "flowType": "SMS", "otpLength": str(length)}
+        flow = "WHATSAPP" if options.channel is Channel.WHATSAPP else "SMS"
+        params = {**self._number(to), "flowType": flow, "type": "OTP", "otpLength": str(length)}
         result = await self._request("send", "POST", SEND_PATH, params)
         data = result.data if isinstance(result, _Envelope) else None
         reference = _as_str(data.verification_id) if data else None
         if data is None or reference is None:
             raise ProviderProtocolError(NAME, "send: success without verificationId", status_code=200)
+        if flow == "WHATSAPP":
+            reference = _WHATSAPP_REF + reference
         return StartedVerification(
             provider=NAME,
             reference=reference,
@@ -311,7 +272,9 @@ class MessageCentralVerify(_Client):
         )
 
     async def check(self, to: Msisdn, code: str, *, reference: str) -> CheckOutcome:
-        params = {"verificationId": reference, "code": code, **self._number(to)}
+        flow = "WHATSAPP" if reference.startswith(_WHATSAPP_REF) else "SMS"
+        verification_id = reference.removeprefix(_WHATSAPP_REF)
+        params = {"verificationId": verification_id, "code": code, "flowType": flow, **self._number(to)}
         result = await self._request("check", "GET", VALIDATE_PATH, params)
         if isinstance(result, CheckOutcome):
             return result
@@ -333,8 +296,9 @@ class MessageCentralSms(_Client):
     ) -> SendReceipt:
         s = self._settings
         params = {**self._number(to), "flowType": "SMS", "type": "SMS", "messageType": s.message_type, "message": text}
-        if s.sender_id:
-            params["senderId"] = s.sender_id
+        params["senderId"] = options.sender_id or s.sender_id
+        if s.template_id:
+            params |= {"templateId": s.template_id, "entityId": s.entity_id}
         result = await self._request("sms", "POST", SEND_PATH, params)
         data = result.data if isinstance(result, _Envelope) else None
         return SendReceipt(provider=NAME, message_id=_message_id(data))
@@ -346,38 +310,6 @@ def _seconds(value: str | int | float | None) -> int | None:
     except (ValueError, OverflowError):
         return None
     return seconds if seconds > 0 else None
-
-
-class _Receipt(msgspec.Struct, rename="camel"):
-    status: str
-    message_id: str | int | None = None
-    client_id: str | int | None = None
-
-
-_RECEIPTS = msgspec.json.Decoder(_Receipt | list[_Receipt])
-_STATES = {
-    "DELIVRD": DeliveryStatus.DELIVERED,
-    "UNDELIV": DeliveryStatus.UNDELIVERED,
-    "EXPIRED": DeliveryStatus.UNDELIVERED,
-    "REJECTD": DeliveryStatus.FAILED,
-    "UNKNOWN": DeliveryStatus.UNKNOWN,
-}
-
-
-def parse_receipts(body: bytes, headers: Mapping[str, str]) -> ReceiptBatch:
-    """One DLR object, or an array of them, into updates; unknown states become UNKNOWN."""
-    decoded = _http.decode_receipt(_RECEIPTS, body, f"{NAME}: not a delivery report")
-    receipts = decoded if isinstance(decoded, list) else [decoded]
-    updates = [
-        DeliveryUpdate(
-            status=_STATES.get(r.status.strip().upper(), DeliveryStatus.UNKNOWN),
-            message_id=_as_str(r.message_id),
-            reference=_as_str(r.client_id),
-            vendor_status=r.status[:32],
-        )
-        for r in receipts
-    ]
-    return ReceiptBatch(updates=updates)
 
 
 def _build(settings: MessageCentralSettings, client: httpx.AsyncClient) -> MessageCentralVerify | MessageCentralSms:

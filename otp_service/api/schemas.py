@@ -84,9 +84,24 @@ EndUserId = Annotated[
 ]
 
 
+ChannelValue = Literal["sms", "whatsapp"]
+ReasonValue = Literal["refused", "undelivered", "no_receipt"]
+ChannelName = Annotated[
+    ChannelValue,
+    msgspec.Meta(description="What carries the code; WhatsApp falls back to SMS when it cannot deliver."),
+]
+FallbackReason = Annotated[
+    ReasonValue,
+    msgspec.Meta(
+        description="Why WhatsApp gave way to SMS: no provider took it, a receipt said undelivered, "
+        "or no delivered receipt within whatsapp_fallback_seconds."
+    ),
+]
+
+
 class StartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     to: PhoneText
-    channel: Literal["sms"] = "sms"
+    channel: ChannelName = "sms"
     locale: Locale | None = None
     app_hash: AppHash | None = None
     end_user_ip: EndUserIp | None = None
@@ -112,7 +127,7 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
 class VerificationOut(msgspec.Struct, kw_only=True):
     id: str
     to: str
-    channel: Literal["sms"]
+    channel: ChannelName
     status: Literal["pending", "approved", "canceled", "expired", "max_attempts_reached", "failed"]
     provider: str
     code_length: int
@@ -121,6 +136,8 @@ class VerificationOut(msgspec.Struct, kw_only=True):
     resend_available_at: Timestamp
     created_at: Timestamp
     delivery: DeliveryOut
+    channels: list[ChannelValue] = msgspec.field(default_factory=lambda: ["sms"])
+    fallback_reason: FallbackReason | None = None
 
 
 class CheckOut(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -143,13 +160,23 @@ class AuditEntryOut(msgspec.Struct, kw_only=True):
     new: Any
 
 
+_CHANNELS: dict[str, ChannelValue] = {"sms": "sms", "whatsapp": "whatsapp"}
+_REASONS: dict[str, ReasonValue] = {"refused": "refused", "undelivered": "undelivered", "no_receipt": "no_receipt"}
+
+
+def _channels_used(v: Verification) -> list[ChannelValue]:
+    """The channels in the order used: WhatsApp first when it gave way to SMS."""
+    current = _CHANNELS.get(v.channel, "sms")
+    return ["whatsapp", current] if v.requested_channel == "whatsapp" and current == "sms" else [current]
+
+
 def verification_out(v: Verification, now_ms: int) -> VerificationOut:
     status = v.effective_status(now_ms)
     attempts = v.attempts_left if status == "pending" else max(0, v.attempts_left)
     return VerificationOut(
         id=v.id,
         to=v.to,
-        channel="sms",
+        channel=_CHANNELS.get(v.channel, "sms"),
         status=status.value,
         provider=v.provider,
         code_length=v.code_length,
@@ -164,6 +191,8 @@ def verification_out(v: Verification, now_ms: int) -> VerificationOut:
             segments=v.segments or None,
             encoding=v.encoding or None,
         ),
+        channels=_channels_used(v),
+        fallback_reason=_REASONS.get(v.fallback_reason),
     )
 
 

@@ -11,6 +11,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from providers import Channel
+
 from ..domain.end_user import check_source, limited_ip, parse_end_user_ip
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.service import OtpService
@@ -98,6 +100,7 @@ class VerificationController(Controller):
             app_hash=data.app_hash.strip() if data.app_hash else None,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
+            channel=Channel(data.channel),
         )
         return verification_out(verification, _now_ms())
 

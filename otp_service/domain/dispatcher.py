@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
+import msgspec
 import structlog
 
 from providers import (
@@ -47,6 +48,7 @@ from providers import (
     ProviderUnavailable,
     SendOptions,
 )
+from providers.base import channels_of
 
 from ..metrics import PROVIDER_ERRORS, PROVIDER_LATENCY, SENDS
 from .breaker import Breaker, Breakers
@@ -67,8 +69,22 @@ class MessageDraft(Protocol):
     def message(self) -> LocalMessage: ...
 
 
+_CHANNEL_FIELDS = ("requested_channel", "fallback_reason", "fallback_state", "locale")
+
+
 class Delivered:
-    __slots__ = ("code_length", "delivery_status", "local", "message_id", "mode", "provider", "reference", "ttl_cap_s")
+    __slots__ = (
+        "channel",
+        "code_length",
+        "delivery_status",
+        "extra",
+        "local",
+        "message_id",
+        "mode",
+        "provider",
+        "reference",
+        "ttl_cap_s",
+    )
 
     def __init__(
         self,
@@ -90,6 +106,9 @@ class Delivered:
         self.message_id = message_id
         self.code_length = code_length
         self.ttl_cap_s = ttl_cap_s
+        self.channel = "sms"  # what carried the code (channels.py sets it)
+        # More record fields from the channel logic (channels.py); empty ones clear a resent record's.
+        self.extra: dict[str, str] = dict.fromkeys(_CHANNEL_FIELDS, "")
 
 
 def error_kind(exc: ProviderError) -> str:
@@ -138,11 +157,13 @@ class Dispatcher:
         code_length: int,
         local: MessageDraft,
         options: SendOptions = DEFAULT_SEND_OPTIONS,
+        sender_ids: Mapping[str, str] | None = None,
     ) -> Delivered:
         """Deliver through the first provider in ``order`` that takes the message.
 
         ``code_length`` is the admin's length, exactly: a verification vendor that cannot make it is
-        skipped. Raises :class:`ProviderUnavailableError` listing why each one was skipped.
+        skipped, and so is one that cannot carry ``options.channel``. ``sender_ids``: a route's sender
+        id per provider. Raises :class:`ProviderUnavailableError` listing why each one was skipped.
         """
         tried: list[dict[str, str]] = []
         for name in order:
@@ -157,6 +178,11 @@ class Dispatcher:
                     SENDS.labels(name, "code_length_unsupported").inc()
                     continue
                 verifier = None  # our code, as plain SMS
+            if options.channel not in channels_of(verifier if verifier is not None else sender):
+                tried.append({"provider": name, "reason": "channel_unsupported"})
+                continue
+            sender_id = (sender_ids or {}).get(name)
+            opts = msgspec.structs.replace(options, sender_id=sender_id) if sender_id else options
             breaker = self.breakers[name]
             if not breaker.allow():
                 tried.append({"provider": name, "reason": "circuit_open"})
@@ -165,7 +191,7 @@ class Dispatcher:
             try:
                 if verifier is not None:
                     async with self._call(name, "start", breaker, to):
-                        started = await verifier.start(to, code_length=code_length, options=options)
+                        started = await verifier.start(to, code_length=code_length, options=opts)
                     SENDS.labels(name, "accepted").inc()
                     return Delivered(
                         provider=name,
@@ -179,7 +205,7 @@ class Dispatcher:
                 assert sender is not None
                 async with self._call(name, "send", breaker, to):
                     message = local.message()
-                    receipt = await sender.send(to, message.text, reference=reference, options=options)
+                    receipt = await sender.send(to, message.text, reference=reference, options=opts)
                 SENDS.labels(name, "accepted").inc()
                 return Delivered(
                     provider=name,

@@ -90,20 +90,18 @@ class FraudGuard:
             await self._refused(phone, country)
             raise
 
+    async def charge(self, phone: Phone, app: str, own: LiveSettings) -> Admission:
+        """Charge every budget, without asking the conversion guard: a second message of a verification
+        already admitted (the SMS after an undelivered WhatsApp code) costs money, but is no new send to
+        judge. ``RateLimited`` if a budget is spent; ``give_back`` when nothing was delivered."""
+        return await self._charge(await self._shared(), phone, app, own, country_label(phone.region))
+
     async def admit(self, phone: Phone, app: str, own: LiveSettings) -> Admission:
         """Charge every budget, then ask the conversion guard; 429 (``RateLimited``) if either refuses."""
         shared = await self._shared()
         country = country_label(phone.region)
-        token = uuid.uuid4().hex
-        try:
-            await self.budgets.charge(budget_lines(shared, own, app=app, country=country), token)
-        except RateLimited:
-            await self._refused(phone, country)
-            raise
-        except BaseException:  # no answer: the charge may still land when Redis wakes up
-            self.releases.later("budget", lambda: self.budgets.refund(token))
-            raise
-        admission = Admission(token)
+        admission = await self._charge(shared, phone, app, own, country)
+        token = admission.token
         guard = shared.conversion_guard
         if guard.enabled:
             prefix = prefix_of(phone, guard.prefix_digits)
@@ -134,6 +132,18 @@ class FraudGuard:
             admission = Admission(token, prefix, country, spend, guard)
         SENDS_BY_COUNTRY.labels(country).inc()
         return admission
+
+    async def _charge(self, shared: LiveSettings, phone: Phone, app: str, own: LiveSettings, country: str) -> Admission:
+        token = uuid.uuid4().hex
+        try:
+            await self.budgets.charge(budget_lines(shared, own, app=app, country=country), token)
+        except RateLimited:
+            await self._refused(phone, country)
+            raise
+        except BaseException:  # no answer: the charge may still land when Redis wakes up
+            self.releases.later("budget", lambda: self.budgets.refund(token))
+            raise
+        return Admission(token)
 
     async def give_back(self, admission: Admission, *, store_down: bool = False) -> None:
         """Nothing was delivered: the budgets' charge back, and the guard's send uncounted (best effort,

@@ -48,6 +48,10 @@ class Verification(msgspec.Struct, kw_only=True):
     encoding: str = ""
     client: str = ""
     finished_ms: int = 0
+    requested_channel: str = ""  # what the send asked for, when it differs from `channel` (channels.py)
+    fallback_reason: str = ""  # why WhatsApp gave way to SMS: refused | undelivered | no_receipt
+    fallback_state: str = ""  # claimed | done | failed (fallback.py)
+    locale: str = ""  # the send's locale, for a fallback SMS's text
 
     def effective_status(self, now_ms: int) -> Status:
         """A pending verification past its expiry reads as expired (nothing rewrites it in Redis)."""

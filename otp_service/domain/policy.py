@@ -29,6 +29,7 @@ from .fraud_policy import (
     check_fraud_rules,
 )
 from .patterns import whole
+from .routes import Route, RouteKey, validate_routes
 
 __all__ = (
     "PLACEHOLDERS",
@@ -54,6 +55,12 @@ Template = Annotated[str, msgspec.Meta(min_length=1, max_length=480)]
 Brand = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Digits = Annotated[str, msgspec.Meta(pattern=whole("[0-9]{4,10}"))]
 PhoneKey = Annotated[str, msgspec.Meta(min_length=4, max_length=32)]
+FallbackWait = Annotated[
+    int,
+    msgspec.Meta(ge=1, le=600, description="Seconds a WhatsApp code may go without a delivery receipt before SMS."),
+]
+Routes = Annotated[dict[RouteKey, Route], msgspec.Meta(max_length=500)]
+WhatsappTemplates = Annotated[dict[Locale, Template], msgspec.Meta(max_length=200)]
 
 
 class Window(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -100,6 +107,9 @@ class LiveSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     app_sms_budget: Budget = msgspec.field(default_factory=Budget)
     prices: Annotated[dict[BudgetKey, Price], msgspec.Meta(max_length=300)] = msgspec.field(default_factory=dict)
     conversion_guard: ConversionGuard = msgspec.field(default_factory=ConversionGuard)
+    routes: Routes = msgspec.field(default_factory=dict)  # per country / prefix (domain/routes.py)
+    whatsapp_fallback_seconds: FallbackWait = 30  # domain/fallback.py
+    whatsapp_templates: WhatsappTemplates = msgspec.field(default_factory=dict)  # empty: `templates`
 
 
 class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -133,6 +143,9 @@ class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     app_sms_budget: Budget | msgspec.UnsetType = msgspec.UNSET
     prices: Annotated[dict[BudgetKey, Price], msgspec.Meta(max_length=300)] | msgspec.UnsetType = msgspec.UNSET
     conversion_guard: ConversionGuard | msgspec.UnsetType = msgspec.UNSET
+    routes: Routes | msgspec.UnsetType = msgspec.UNSET
+    whatsapp_fallback_seconds: FallbackWait | msgspec.UnsetType = msgspec.UNSET
+    whatsapp_templates: WhatsappTemplates | msgspec.UnsetType = msgspec.UNSET
 
 
 class PolicyContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -168,23 +181,27 @@ def _check_rules(settings: LiveSettings, ctx: PolicyContext) -> LiveSettings:
             raise _error("allowed_countries", f"unknown region codes: {', '.join(bad)}")
     if "en" not in settings.templates:
         raise _error("templates", "an 'en' template is required (the fallback for every locale)")
-    for locale, template in settings.templates.items():
+    if settings.whatsapp_templates and "en" not in settings.whatsapp_templates:
+        raise _error("whatsapp_templates", "an 'en' template is required (the fallback for every locale)")
+    validate_routes(settings.routes, ctx.available_providers)
+    all_templates = [("templates", settings.templates), ("whatsapp_templates", settings.whatsapp_templates)]
+    for group, locale, template in ((g, loc, t) for g, ts in all_templates for loc, t in ts.items()):
         try:
             # The parser str.format itself uses, so whatever passes here renders at send time.
             fields = [
                 (name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None
             ]
         except ValueError as exc:
-            raise _error(f"templates.{locale}", f"not a valid template: {exc}") from None
+            raise _error(f"{group}.{locale}", f"not a valid template: {exc}") from None
         names = [name for name, _, _ in fields]
         if any(spec or conv for _, spec, conv in fields):
-            raise _error(f"templates.{locale}", "placeholders take no format spec or conversion")
+            raise _error(f"{group}.{locale}", "placeholders take no format spec or conversion")
         if "code" not in names:
-            raise _error(f"templates.{locale}", "must contain {code}")
+            raise _error(f"{group}.{locale}", "must contain {code}")
         extra = sorted(set(names) - PLACEHOLDERS)
         if extra:
             raise _error(
-                f"templates.{locale}", f"unknown placeholders: {', '.join(extra)}; allowed: code, brand, minutes"
+                f"{group}.{locale}", f"unknown placeholders: {', '.join(extra)}; allowed: code, brand, minutes"
             )
     numbers: dict[str, str] = {}
     for raw, code in settings.test_numbers.items():

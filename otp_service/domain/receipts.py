@@ -2,7 +2,9 @@
 
 A receipt names the vendor's message id (what the send returned; Message Central may name its
 ``verificationId`` instead, which is indexed too) or echoes our verification id as its reference
-(Wavy ``correlationId``, Instasent ``clientId``). A receipt that matches nothing live is counted and
+(Wavy ``correlationId``, Instasent ``clientId``); a receipt naming none of those but the number (Message
+Central's ``mobile``, when its send answered ``"transactionId": null``) matches that provider's newest
+send to the number. A receipt that matches nothing live is counted and
 dropped: vendors retry callbacks, and an unknown id must not make them retry forever.
 
 States only move forward by :data:`DELIVERY_RANK` (a late "sent" after "delivered" is stale), and a
@@ -37,11 +39,18 @@ class ReceiptBook:
         self.store = store
         self.events = events or EventSink()
 
-    async def apply(self, provider: str, updates: Sequence[DeliveryUpdate]) -> int:
-        """Apply what can be matched to a verification; returns how many were applied."""
+    async def apply(
+        self,
+        provider: str,
+        updates: Sequence[DeliveryUpdate],
+        applied_to: list[tuple[str, str, DeliveryStatus]] | None = None,
+    ) -> int:
+        """Apply what can be matched to a verification; returns how many were applied.
+
+        ``applied_to`` collects (verification id, number, status) of each applied receipt."""
         applied = 0
         for update in updates:
-            vid, e164 = await self._match(provider, update)
+            vid, e164, by_number = await self._match(provider, update)
             if vid is None or e164 is None:
                 RECEIPTS.labels(provider, "unmatched").inc()
                 continue
@@ -51,12 +60,14 @@ class ReceiptBook:
                 status=update.status,
                 provider=provider,
                 rank=DELIVERY_RANK[update.status],
-                message_id=update.message_id or "",
+                message_id="" if by_number else update.message_id or "",
             )
             RECEIPTS.labels(provider, update.status if done else "stale").inc()
             applied += int(done)
             if done:
                 await self._publish(e164, vid)
+            if done and applied_to is not None:
+                applied_to.append((vid, e164, update.status))
         return applied
 
     async def _publish(self, e164: str, vid: str) -> None:
@@ -65,11 +76,16 @@ class ReceiptBook:
         if verification is not None:
             await self.events.delivery_updated(verification)
 
-    async def _match(self, provider: str, update: DeliveryUpdate) -> tuple[str | None, str | None]:
-        """Our verification id and its number, or None where the receipt names nothing we know."""
+    async def _match(self, provider: str, update: DeliveryUpdate) -> tuple[str | None, str | None, bool]:
+        """Our verification id and its number (None where the receipt names nothing we know), and
+        whether only the number matched it."""
         vid = None
         if update.message_id:
             vid = await self.store.id_for_message(provider, update.message_id)
         if vid is None and update.reference and update.reference.startswith("vf_"):
             vid = update.reference
-        return vid, await self.store.phone_for_id(vid) if vid else None
+        by_number = False
+        if vid is None and update.to:
+            vid = await self.store.id_for_message(provider, f"to:{update.to}")
+            by_number = vid is not None
+        return vid, await self.store.phone_for_id(vid) if vid else None, by_number

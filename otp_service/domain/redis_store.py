@@ -12,8 +12,8 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   id to ours (for delivery receipts); ``otp:{client:<name>}:sends`` and ``otp:{ip:<addr>}:sends`` are
   the per-client and per-IP windows (with their own ``tk:<token>`` markers); ``otp:{settings}:*`` holds
   the live settings, each app's overrides (``app:<name>``) and their audit log; ``otp:{ready}`` is
-  only read, by the readiness probe. ``otp:{session:<sha256>}`` is an admin console session and
-  ``otp:{signin}:*`` its sign-in windows.
+  only read, by the readiness probe; ``otp:{fallback}:due`` holds WhatsApp receipt deadlines.
+  ``otp:{session:<sha256>}`` is an admin console session and ``otp:{signin}:*`` its sign-in windows.
 * ``otp:{budget}:*`` holds every send budget's counter, their index and the budget charges' token
   records (``budgets.py``); ``otp:{guard}:*`` the conversion guard's bucketed counts per prefix and
   country, its holds and indexes (``conversion.py``). One slot each: one script charges every budget
@@ -110,6 +110,10 @@ class Scripts:
     event_lease: AsyncScript
     event_settle: AsyncScript
     event_replay: AsyncScript
+    fallback_arm: AsyncScript
+    fallback_sweep: AsyncScript
+    fallback_claim: AsyncScript
+    fallback_commit: AsyncScript
 
     @classmethod
     def register(cls, redis: AnyRedis) -> Scripts:
@@ -184,6 +188,11 @@ class Keys:
     @property
     def audit(self) -> str:
         return f"{self.prefix}:{{settings}}:audit"
+
+    @property
+    def fallback_due(self) -> str:
+        """WhatsApp codes' receipt deadlines, swept by every replica (``fallback.py``)."""
+        return f"{self.prefix}:{{fallback}}:due"
 
     def app_settings(self, app: str) -> str:
         """An app's overrides of the live settings (on the settings slot, next to the audit log)."""

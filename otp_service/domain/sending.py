@@ -17,12 +17,14 @@ from typing import Any
 import msgspec
 import structlog
 
-from providers import DeliveryStatus, SendOptions
+from providers import Channel, DeliveryStatus, SendOptions
 
+from .channels import deliver
 from .codes import CodeHasher
 from .dispatcher import Delivered, Dispatcher
 from .errors import Conflict, StoreUnavailable
 from .events import EventSink
+from .fallback import WhatsappFallback
 from .fraud import Admission, FraudGuard
 from .idempotency_store import IdempotencyState, IdempotencyStore
 from .limits import SendLimiter, SendReservation
@@ -59,6 +61,7 @@ class SendFlow:
     test_numbers_allowed: bool
     fraud: FraudGuard | None
     events: EventSink
+    fallback: WhatsappFallback
 
     async def _settings(self, client: str) -> LiveSettings:
         raise NotImplementedError
@@ -74,6 +77,7 @@ class SendFlow:
         app_hash: str | None = None,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        channel: Channel = Channel.SMS,
     ) -> tuple[Verification, bool]:
         """Returns the verification and whether it is a replay of an earlier idempotent request.
 
@@ -85,7 +89,10 @@ class SendFlow:
         if self.fraud is not None and not self._test_number(phone, live):  # test numbers cost no SMS
             await self.fraud.screen(phone, live)
         if not idempotency_key:
-            return await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash), False
+            started = await self._start(
+                phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash, channel=channel
+            )
+            return started, False
 
         digest = hashlib.sha256(f"{client}\0{idempotency_key}".encode()).hexdigest()
         ttl_ms = live.ttl_seconds * 1000
@@ -107,7 +114,9 @@ class SendFlow:
                 raise Conflict("This Idempotency-Key was already used with a different request.")
             return replay.verification, True
         try:
-            verification = await self._start(phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash)
+            verification = await self._start(
+                phone, live, client=client, ip=ip, locale=locale, app_hash=app_hash, channel=channel
+            )
         except BaseException as exc:
             await self.releases.give_back("idempotency", abort, store_down=isinstance(exc, StoreUnavailable))
             raise
@@ -120,7 +129,15 @@ class SendFlow:
         return verification, False
 
     async def _start(
-        self, phone: Phone, live: LiveSettings, *, client: str, ip: str | None, locale: str | None, app_hash: str | None
+        self,
+        phone: Phone,
+        live: LiveSettings,
+        *,
+        client: str,
+        ip: str | None,
+        locale: str | None,
+        app_hash: str | None,
+        channel: Channel = Channel.SMS,
     ) -> Verification:
         reservation = await self.limiter.reserve(phone.e164, client, ip, live)
         vid = reservation.begin.current_id or new_verification_id()
@@ -143,22 +160,28 @@ class SendFlow:
                 options = SendOptions(validity_s=live.ttl_seconds, locale=locale)
                 if self.fraud is not None:
                     admission = await self.fraud.admit(phone, client, live)
-                delivered = await self.dispatcher.send(
-                    live.providers,
-                    phone.msisdn,
+                delivered = await deliver(
+                    self.dispatcher,
+                    live,
+                    phone,
+                    channel,
                     reference=vid,
-                    code_length=live.code_length,
-                    local=draft,
+                    sms_draft=draft,
+                    make_draft=lambda settings: LocalDraft(
+                        vid, settings, self.hasher, locale=locale, app_hash=app_hash, webotp_host=self.webotp_host
+                    ),
                     options=options,
                 )
                 admission = None  # delivered: the budgets keep the charge
-            return await self._commit(phone, live, vid, reservation, delivered, client)
+            verification = await self._commit(phone, live, vid, reservation, delivered, client)
         except BaseException as exc:
             draft.cancel()
             if admission is not None and self.fraud is not None:
                 await self.fraud.give_back(admission, store_down=isinstance(exc, StoreUnavailable))
             await self.limiter.release(reservation, store_down=isinstance(exc, StoreUnavailable))
             raise
+        await self.fallback.arm(verification, live.whatsapp_fallback_seconds)
+        return verification
 
     def _test_number(self, phone: Phone, live: LiveSettings) -> bool:
         return self.test_numbers_allowed and phone.e164 in live.test_numbers
@@ -179,7 +202,7 @@ class SendFlow:
         code_hash = await local.code_hash if local is not None else ""
         fields: dict[str, str | int] = {
             "to": phone.e164,
-            "channel": "sms",
+            "channel": delivered.channel,
             "mode": delivered.mode,
             "provider": delivered.provider,
             "reference": delivered.reference,
@@ -192,6 +215,7 @@ class SendFlow:
             "segments": local.segments if local is not None else 0,
             "encoding": local.encoding if local is not None else "",
             "client": client,
+            **delivered.extra,
         }
         commit: dict[str, Any] = {
             "ttl_ms": ttl_s * 1000,
@@ -212,7 +236,7 @@ class SendFlow:
             if verification is None:
                 raise Conflict("The verification changed while the code was being sent; retry.")
         # Receipts name the vendor's message id; Message Central may name its verificationId instead.
-        vendor_ids = sorted({delivered.message_id, delivered.reference} - {""})
+        vendor_ids = sorted({delivered.message_id, delivered.reference, f"to:{phone.msisdn.digits}"} - {""})
         await self.store.index(vid, phone.e164, ttl_s * 1000, [(delivered.provider, v) for v in vendor_ids])
         structlog.contextvars.bind_contextvars(
             verification_id=vid, provider=delivered.provider, delivery=delivered.delivery_status, outcome="sent"

@@ -9,7 +9,7 @@ import time
 
 import structlog
 
-from providers import DeliveryUpdate, Providers
+from providers import DeliveryStatus, DeliveryUpdate, Providers
 
 from .app_settings import AppSettings
 from .check_sources import CheckSources
@@ -19,6 +19,7 @@ from .delivery_refresh import DeliveryRefresh
 from .dispatcher import Dispatcher
 from .errors import NotFound
 from .events import EventSink, EventType
+from .fallback import WhatsappFallback
 from .fraud import FraudGuard
 from .idempotency_store import IdempotencyStore
 from .limits import SendLimiter
@@ -66,6 +67,9 @@ class OtpService(SendFlow, CheckFlow):
         self.sources = sources
         self.refresh = DeliveryRefresh(store, self.receipts, dispatcher.providers, after_s=refresh_after_s)
         self.fraud = fraud
+        self.fallback = WhatsappFallback(
+            store, dispatcher, hasher, self._settings, webotp_host=webotp_host, fraud=fraud, events=self.events
+        )
 
     async def _settings(self, client: str) -> LiveSettings:
         """The client app's effective settings (the global ones when it overrides nothing)."""
@@ -103,5 +107,10 @@ class OtpService(SendFlow, CheckFlow):
         return await self.get(verification_id, client)
 
     async def apply_receipts(self, provider: str, updates: list[DeliveryUpdate]) -> int:
-        """Apply what can be matched to a verification; unknown ids are ignored. Returns how many applied."""
-        return await self.receipts.apply(provider, updates)
+        """Apply what can be matched to a verification; unknown ids are ignored. Returns how many applied.
+
+        An undelivered WhatsApp code falls back to SMS here, on the replica the receipt reached."""
+        applied_to: list[tuple[str, str, DeliveryStatus]] = []
+        applied = await self.receipts.apply(provider, updates, applied_to)
+        await self.fallback.after_receipts(applied_to)
+        return applied

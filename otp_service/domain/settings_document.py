@@ -105,7 +105,8 @@ def parse(raw: bytes, baseline: LiveSettings, defaults: LiveSettings) -> Documen
     # The rules a PATCH passes (a template without {code}, no "en"...), except that each provider is
     # configured here: a replica configured with fewer vendors skips the others when it sends.
     try:
-        validate_settings(settings, PolicyContext(available_providers=frozenset(settings.providers)))
+        named = {*settings.providers, *(p for route in settings.routes.values() for p in route.providers)}
+        validate_settings(settings, PolicyContext(available_providers=frozenset(named)))
     except SettingsInvalid as exc:
         raise Unreadable(f"settings: {exc.detail}") from None
     return Document(version=version, overrides=overrides, settings=settings, raw=data, digest=digest(raw))

@@ -75,6 +75,10 @@ class VerificationStore:
         self._keys = store.keys
         self._scripts = store.scripts
 
+    @property
+    def redis_store(self) -> RedisStore:
+        return self._store
+
     async def ping(self) -> bool:
         return await self._store.ping()
 

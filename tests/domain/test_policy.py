@@ -60,6 +60,9 @@ CONTRACT_DEFAULTS: dict[str, Any] = {
         "min_conversion": 0.2,
         "hold_seconds": 3600,
     },
+    "routes": {},
+    "whatsapp_fallback_seconds": 30,
+    "whatsapp_templates": {},
 }
 
 

@@ -23,6 +23,19 @@ one on a send): ``raise_exc`` (an exception instance or class, raised per reques
 (returned once). ``login_fail_with_status`` does the same for the token call. ``expire_tokens()``
 makes every issued token invalid, so the next call gets HTTP 401.
 
+Sources of each shape (every reply below names its own in a comment): the v3 VerifyNow page
+https://messagecentral.com/en-in/product/verify-now/api-india ("flowType SMS/WHATSAPP/RCS/SAUTH, type OTP",
+the token reply ``{"status", "token"}``), the v1 page https://www.messagecentral.com/product/verify-now/api
+(the send envelope, ``"transactionId": null``, the 200 status), the vendor's Message Now API document
+(v1.0: ``senderId`` "Yes (in case of SMS)", ``templateId``/``entityId`` both or neither, the callback
+body and its states; kept in the project's seed notes) and the response-code table clients copied from
+the vendor's PDF [code]. Where the docs are silent the fake says so: the HTTP status of business
+errors, what a number without WhatsApp gets (``no_whatsapp``: a 400 envelope, [doc: absent]), and the
+401 on a bad token.
+
+WhatsApp: VerifyNow sends take ``flowType=WHATSAPP``; numbers in ``no_whatsapp`` are refused.
+``null_transaction_id=True`` answers ``"transactionId": null`` as the v1 example does.
+
 Test hooks: ``code_for(verification_id)``, ``last_code``, ``messages`` (each with ``to`` as the vendor
 received it, country code + national number digits, ``text``, and for VerifyNow the ``code``),
 ``logins`` (tokens issued) and ``dlr_body()`` for the delivery-report webhook.
@@ -82,7 +95,8 @@ MESSAGES = {
     705: "VERIFICATION_EXPIRED",
     800: "MAXIMUM_LIMIT_REACHED",
 }
-# The HTTP status a business code travels with when `errors_as_http_status` is set [guess].
+# The HTTP status a business code travels with when `errors_as_http_status` is set [guess: the docs only
+# say "a successful response will return a 200 status code"].
 HTTP_STATUS = {400: 400, 409: 409, 500: 500, 501: 400, 505: 404, 506: 409, 511: 400, 702: 400, 703: 409, 705: 410}
 HTTP_STATUS |= {700: 400, 800: 429}
 MESSAGE_TYPES = frozenset({"OTP", "TRANSACTION", "TRANSACTIONAL", "PROMOTIONAL"})
@@ -123,6 +137,7 @@ class Verification:
     code: str
     created_at: float
     transaction_id: str
+    flow: str = "SMS"
     wrong: int = 0
     completed: bool = False
 
@@ -150,6 +165,8 @@ class FakeMessageCentral:
         self.max_wrong_attempts = max_wrong_attempts
         self.errors_as_http_status = errors_as_http_status
         self.opaque_tokens = opaque_tokens  # issue tokens that are not JWTs (no readable exp)
+        self.no_whatsapp: set[str] = set()  # numbers (cc + national digits) without a WhatsApp account
+        self.null_transaction_id = False  # answer `"transactionId": null`, as the v1 doc example does
         self.clock = clock
         # switches
         self.raise_exc: BaseException | type[BaseException] | None = None
@@ -196,8 +213,15 @@ class FakeMessageCentral:
     def calls(self, path: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == path]
 
-    def dlr_body(self, message_id: str, status: str = "DELIVRD", *, mobile: str = "919999999999") -> bytes:
-        """The delivery report Message Central POSTs to the configured callback [seed]."""
+    def dlr_body(self, message_id: str | None, status: str = "DELIVRD", *, mobile: str | None = None) -> bytes:
+        """The delivery report Message Central POSTs to the callback URL registered by e-mail.
+
+        Source: the Message Now API document, "SMS Callback Integration": this exact body (sample status
+        ``DELIVRD``) and the states DELIVERED, EXPIRED, UNDELIV, UNKNOWN, REJECTED [seed/doc].
+        ``mobile`` defaults to the number of the last message sent.
+        """
+        if mobile is None:
+            mobile = str(self.messages[-1]["to"]) if self.messages else "919999999999"
         body = {
             "apiKey": None,
             "clientId": None,
@@ -236,6 +260,7 @@ class FakeMessageCentral:
             return self._error(self.fail_with_status, status=self.fail_with_status)
         token = request.headers.get("authToken")
         if token is None or self.tokens.get(token, 0.0) <= self.clock():
+            # The docs do not say what a missing or expired token gets [doc: absent]: a Spring-style 401.
             return _json(401, {"status": 401, "error": "Unauthorized", "path": path})
         params = request.url.params
         if params.get("customerId") != self.customer_id:
@@ -255,16 +280,23 @@ class FakeMessageCentral:
         if password != self.password:
             return _json(200, {"status": 400, "error": "password is wrong"})
         self.logins += 1
+        # v3 page: `{"status": Integer, "token": "String"}` [doc]; the failures above are [code].
         return _json(200, {"status": 200, "token": self.issue_token()})
 
     def _error(self, code: int, *, status: int | None = None) -> httpx.Response:
+        # `{"responseCode": 702, "message": "WRONG_OTP_PROVIDED"}` as logged by a client [code]; `data: null`
+        # and the HTTP status are [guess] (the docs only show successes).
         if status is None:
             status = HTTP_STATUS.get(code, 400) if self.errors_as_http_status else 200
         return _json(status, {"responseCode": code, "message": MESSAGES.get(code, "ERROR"), "data": None})
 
     def _send(self, params: httpx.QueryParams) -> httpx.Response:
         cc, mobile = params.get("countryCode", ""), params.get("mobileNumber", "")
-        if not cc or not mobile or params.get("flowType") != "SMS":
+        flow, kind = params.get("flowType"), params.get("type")
+        # v3: flowType is SMS/WHATSAPP/RCS/SAUTH and `type` is OTP for VerifyNow, SMS for Message Now [doc].
+        if not cc or not mobile or flow not in ("SMS", "WHATSAPP") or kind not in ("OTP", "SMS"):
+            return self._error(400)
+        if kind == "SMS" and flow != "SMS":
             return self._error(400)
         if not cc.isdigit() or cc.startswith("0") or len(cc) > 3:
             return self._error(511)
@@ -276,27 +308,37 @@ class FakeMessageCentral:
         now = self.clock()
         transaction_id = str(uuid.uuid4())
         verification_id = str(next(self._ids))
-        if params.get("type") == "SMS":
+        if kind == "SMS":
             text, message_type = params.get("message", ""), params.get("messageType", "")
-            if not text or message_type not in MESSAGE_TYPES:
+            # Message Now: senderId "Yes (in case of SMS)"; templateId and entityId both or neither [doc].
+            # The vendor's answer to a missing one is not documented: BAD_REQUEST, as for missing params.
+            if not text or message_type not in MESSAGE_TYPES or not params.get("senderId"):
+                return self._error(400)
+            if bool(params.get("templateId")) != bool(params.get("entityId")):
                 return self._error(400)
             record = {"kind": "sms", "to": number, "text": text, "sender_id": params.get("senderId")}
+            record |= {"template_id": params.get("templateId"), "entity_id": params.get("entityId")}
             record |= {"message_type": message_type, "verification_id": verification_id, "message_id": transaction_id}
         else:
             length = params.get("otpLength", "4")
             if not length.isdigit() or not 4 <= int(length) <= 8:
                 return self._error(400)
+            if flow == "WHATSAPP" and number in self.no_whatsapp:
+                return self._error(400)  # what the vendor answers here is not documented [doc: absent]
             if any(
                 v.country_code == cc and v.mobile == mobile and not v.completed and now < v.created_at + self.timeout_s
                 for v in self.verifications.values()
             ):
                 return self._error(506)
             code = "".join(self._rng.choice("0123456789") for _ in range(int(length)))
-            self.verifications[verification_id] = Verification(verification_id, cc, mobile, code, now, transaction_id)
+            found = Verification(verification_id, cc, mobile, code, now, transaction_id, flow=flow)
+            self.verifications[verification_id] = found
             record = {"kind": "verify", "to": number, "text": f"{code} is your verification code.", "code": code}
+            record |= {"flow": flow}
             record |= {"verification_id": verification_id, "message_id": transaction_id}
         self.sends_per_number[number] = self.sends_per_number.get(number, 0) + 1
         self.messages.append(record)
+        # The v3 sample (Message Now doc) and the v1 example (transactionId null) [doc].
         data = {
             "verificationId": verification_id,
             "mobileNumber": mobile,
@@ -304,13 +346,14 @@ class FakeMessageCentral:
             "errorMessage": None,
             "timeout": f"{self.timeout_s:.1f}",
             "smsCLI": None,
-            "transactionId": transaction_id,
+            "transactionId": None if self.null_transaction_id else transaction_id,
         }
         return _json(200, {"responseCode": 200, "message": "SUCCESS", "data": data})
 
     def _validate(self, params: httpx.QueryParams) -> httpx.Response:
         verification_id, code = params.get("verificationId", ""), params.get("code", "")
-        if not verification_id or not code:
+        # v3: flowType is one of "the parameters that need to be sent while using VerifyNow APIs" [doc].
+        if not verification_id or not code or params.get("flowType") not in ("SMS", "WHATSAPP"):
             return self._error(400)
         found = self.verifications.get(verification_id)
         if found is None:
@@ -327,6 +370,7 @@ class FakeMessageCentral:
             found.wrong += 1
             return self._error(702)
         found.completed = True
+        # The v2 README mirror of the doc's success body [code].
         data = {
             "verificationId": verification_id,
             "mobileNumber": found.mobile,

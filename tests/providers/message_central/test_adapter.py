@@ -10,20 +10,24 @@ import msgspec
 import pytest
 
 from providers import (
+    Channel,
     CheckOutcome,
     Msisdn,
     ProviderRejected,
     ProviderUnavailable,
+    SendOptions,
     StartedVerification,
     VerificationPending,
 )
 from providers.message_central import (
     OTP_LENGTH_RANGE,
+    MessageCentralSettings,
     MessageCentralSms,
     MessageCentralVerify,
     clamp_code_length,
 )
 from tests.fakes.message_central import (
+    BASE_URL,
     CUSTOMER_ID,
     PASSWORD,
     SEND_PATH,
@@ -65,6 +69,7 @@ async def test_start_logs_in_then_sends_the_verification_with_every_field_in_the
         "countryCode": "91",
         "mobileNumber": "9876543210",
         "flowType": "SMS",
+        "type": "OTP",
         "otpLength": "6",
         "customerId": CUSTOMER_ID,
     }
@@ -109,6 +114,7 @@ async def test_right_code_is_approved_and_the_check_query_names_the_verification
     assert params(check) == {
         "verificationId": started.reference,
         "code": fake.last_code,
+        "flowType": "SMS",
         "countryCode": "91",
         "mobileNumber": "9876543210",
         "customerId": CUSTOMER_ID,
@@ -151,15 +157,84 @@ async def test_sms_mode_sends_our_text_as_a_message_now_request(
     assert receipt.message_id == fake.messages[-1]["message_id"]
 
 
-async def test_sms_mode_leaves_out_an_unset_sender_id(
+def test_sms_mode_without_a_sender_id_fails_at_start_up() -> None:
+    """Message Now's senderId is "Yes (in case of SMS)" in the vendor's table: no silent default."""
+    with pytest.raises(ValueError, match="MESSAGE_CENTRAL_SENDER_ID"):
+        msgspec.convert({"customer_id": CUSTOMER_ID, "password": PASSWORD, "mode": "sms"}, MessageCentralSettings)
+
+
+async def test_the_fake_refuses_a_message_now_send_without_sender_id(fake: FakeMessageCentral) -> None:
+    """The fake follows the vendor's table, so an adapter that left senderId out would fail here."""
+    token = fake.issue_token()
+    query = {"countryCode": "91", "mobileNumber": "9876543210", "flowType": "SMS", "type": "SMS"}
+    query |= {"message": "hi", "messageType": "OTP", "customerId": CUSTOMER_ID}
+    response = fake.handler(httpx.Request("POST", f"{BASE_URL}{SEND_PATH}", params=query, headers={"authToken": token}))
+    assert response.json()["responseCode"] == 400
+
+
+async def test_sms_mode_sends_the_message_type_and_a_routes_sender_id(
     fake: FakeMessageCentral, sms: Callable[..., MessageCentralSms]
 ) -> None:
-    await sms(msgspec.structs.replace(SMS_SETTINGS, sender_id="", message_type="TRANSACTION")).send(
-        TO, TEXT, reference="vf_1"
+    await sms(msgspec.structs.replace(SMS_SETTINGS, message_type="TRANSACTION")).send(
+        TO, TEXT, reference="vf_1", options=SendOptions(sender_id="ROUTED")
     )
     sent = params(fake.calls(SEND_PATH)[0])
-    assert "senderId" not in sent
+    assert sent["senderId"] == "ROUTED"
     assert sent["messageType"] == "TRANSACTION"
+
+
+async def test_india_dlt_template_and_entity_ids_are_sent_together(
+    fake: FakeMessageCentral, sms: Callable[..., MessageCentralSms]
+) -> None:
+    settings = msgspec.structs.replace(SMS_SETTINGS, template_id="1107161234567890123", entity_id="1101159876543210")
+    await sms(settings).send(TO, TEXT, reference="vf_1")
+    sent = params(fake.calls(SEND_PATH)[0])
+    assert (sent["templateId"], sent["entityId"]) == ("1107161234567890123", "1101159876543210")
+    assert fake.messages[-1]["template_id"] == "1107161234567890123"
+
+
+def test_a_dlt_template_id_without_an_entity_id_fails_at_start_up() -> None:
+    raw = {"customer_id": CUSTOMER_ID, "password": PASSWORD, "mode": "sms", "sender_id": "ACME", "template_id": "1"}
+    with pytest.raises(ValueError, match="ENTITY_ID"):
+        msgspec.convert(raw, MessageCentralSettings)
+
+
+async def test_verify_now_send_carries_type_otp_and_validate_carries_the_flow_type(
+    fake: FakeMessageCentral, verify: Callable[..., MessageCentralVerify]
+) -> None:
+    adapter = verify()
+    started = await adapter.start(TO, code_length=6)
+    assert params(fake.calls(SEND_PATH)[0])["type"] == "OTP"
+    assert await adapter.check(TO, fake.last_code, reference=started.reference) is CheckOutcome.APPROVED
+    assert params(fake.calls(VALIDATE_PATH)[0])["flowType"] == "SMS"
+
+
+async def test_a_whatsapp_send_is_flow_type_whatsapp_and_is_validated_as_one(
+    fake: FakeMessageCentral, verify: Callable[..., MessageCentralVerify]
+) -> None:
+    adapter = verify()
+    started = await adapter.start(TO, code_length=6, options=SendOptions(channel=Channel.WHATSAPP))
+    assert params(fake.calls(SEND_PATH)[0])["flowType"] == "WHATSAPP"
+    assert started.reference == f"whatsapp:{fake.last_verification_id}"
+    assert await adapter.check(TO, fake.last_code, reference=started.reference) is CheckOutcome.APPROVED
+    validate = params(fake.calls(VALIDATE_PATH)[0])
+    assert (validate["flowType"], validate["verificationId"]) == ("WHATSAPP", fake.last_verification_id)
+
+
+async def test_a_number_without_whatsapp_is_a_refusal_the_chain_can_fall_over(
+    fake: FakeMessageCentral, verify: Callable[..., MessageCentralVerify]
+) -> None:
+    fake.no_whatsapp.add(TO.digits)
+    with pytest.raises(ProviderRejected):
+        await verify().start(TO, code_length=6, options=SendOptions(channel=Channel.WHATSAPP))
+
+
+async def test_a_null_transaction_id_falls_back_to_the_verification_id(
+    fake: FakeMessageCentral, verify: Callable[..., MessageCentralVerify]
+) -> None:
+    fake.null_transaction_id = True
+    started = await verify().start(TO, code_length=6)
+    assert started.message_id == fake.last_verification_id
 
 
 async def test_trailing_slash_in_base_url_is_tolerated(

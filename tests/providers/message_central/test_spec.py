@@ -58,6 +58,8 @@ DLR = {
         ("UNDELIV", DeliveryStatus.UNDELIVERED),
         ("EXPIRED", DeliveryStatus.UNDELIVERED),
         ("REJECTD", DeliveryStatus.FAILED),
+        ("DELIVERED", DeliveryStatus.DELIVERED),  # the vendor's status list spells these out
+        ("REJECTED", DeliveryStatus.FAILED),
         ("UNKNOWN", DeliveryStatus.UNKNOWN),
         ("delivrd", DeliveryStatus.DELIVERED),
         ("ACCEPTD", DeliveryStatus.UNKNOWN),
@@ -72,6 +74,13 @@ def test_receipt_states_are_mapped(status: str, expected: DeliveryStatus) -> Non
     assert update.message_id == DLR["messageId"]
     assert update.reference is None
     assert batch.response is None
+
+
+def test_a_receipt_names_the_number_for_matching_when_its_message_id_was_never_indexed() -> None:
+    """A send answered with ``"transactionId": null`` (the vendor's own v1 example) leaves the receipt's
+    ``messageId`` nothing to match; its ``mobile`` is passed on so the service can still match it."""
+    (update,) = parse_receipts(json.dumps({**DLR, "messageId": None}).encode(), {}).updates
+    assert (update.message_id, update.to) == (None, DLR["mobile"])
 
 
 def test_fake_dlr_body_parses() -> None:
