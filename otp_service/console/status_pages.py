@@ -59,6 +59,8 @@ class StatusPages(Controller):
             order=settings.providers,
             reports=provider_health.report(settings.providers),
             app_orders=app_orders,
+            # Prefixes first, longest first (the order a number is matched in), then countries.
+            routes=sorted(settings.routes.items(), key=lambda item: (not item[0].startswith("+"), -len(item[0]))),
             uptime=_uptime(),
         )
 

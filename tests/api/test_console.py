@@ -313,3 +313,22 @@ async def test_the_events_page_names_only_known_apps(console: Console) -> None:
     assert unknown.status_code == 404
     assert replay.status_code == 404
     assert (none.status_code, none.headers["location"]) == (303, "/admin/events?app=web&replayed=0")
+
+
+async def test_the_providers_page_lists_routes_prefixes_first_longest_first(console: Console) -> None:
+    routes = {
+        "ES": {"providers": ["instasent", "gatum"]},
+        "+34": {"providers": ["gatum"]},
+        "+34600": {"providers": ["instasent"], "sender_ids": {"instasent": "AcmeES"}},
+    }
+    async with console() as client:
+        changed = await client.patch(
+            "/v1/admin/settings", json={"providers": ["gatum", "instasent"], "routes": routes}, headers=ADMIN
+        )
+        assert changed.status_code == 200, changed.text
+        await sign_in(client)
+        page = (await client.get("/admin/providers")).text
+    table = page[page.index('data-testid="routes"') :]
+    keys = re.findall(r'<tr><td class="mono">([^<]+)</td>', table)
+    assert keys == ["+34600", "+34", "ES"]
+    assert "instasent: <code>AcmeES</code>" in table
