@@ -39,6 +39,15 @@ def _check(patch: dict[str, Any]) -> str | None:
     return None
 
 
+# A channel's templates are one live setting each: SMS ``templates``, WhatsApp ``whatsapp_templates``
+# (empty: WhatsApp uses the SMS ones).
+FIELDS = {"sms": "templates", "whatsapp": "whatsapp_templates"}
+
+
+def _channel(raw: object) -> str:
+    return raw if isinstance(raw, str) and raw in FIELDS else "sms"
+
+
 class TemplatePages(Controller):
     path = "/admin"
     include_in_schema = False
@@ -48,14 +57,18 @@ class TemplatePages(Controller):
         self, request: Request[Any, Any, Any], operations: NamedDependency[Operations]
     ) -> Template:
         settings, _ = await operations.settings()
+        channel = _channel(request.query_params.get("channel"))
         notice = "Saved." if request.query_params.get("saved") else None
-        return self._templates(request, _rows(settings.templates), notice=notice)
+        templates: dict[str, str] = getattr(settings, FIELDS[channel])
+        return self._templates(request, channel, _rows(templates), notice=notice)
 
     @post("/templates", status_code=200)
     async def save_templates(
         self, request: Request[Any, Any, Any], operations: NamedDependency[Operations], admin: NamedDependency[str]
     ) -> Template | Redirect:
         form = await request.form()
+        channel = _channel(form.get("channel"))
+        field = FIELDS[channel]
         locales = [str(v).strip() for v in form.getall("locale", [])]
         texts = [str(v) for v in form.getall("text", [])]
         removed = {str(v) for v in form.getall("remove", [])}
@@ -71,23 +84,29 @@ class TemplatePages(Controller):
             elif locale in templates:
                 row["error"] = "this locale is listed twice"
             else:
-                row["error"] = _check({"templates": {locale: text}})
+                row["error"] = _check({field: {locale: text}})
                 templates[locale] = text
         if any(row["error"] for row in rows):
-            return self._templates(request, rows, status=422)
+            return self._templates(request, channel, rows, status=422)
         try:
-            await operations.update_settings(SettingsPatch(templates=templates), admin=admin)
+            if not templates and channel == "sms":  # the SMS map may not be empty: say why, as the rule does
+                message = "an 'en' template is required (the fallback for every locale)"
+                raise ValidationFailed(f"{field}: {message}", [{"field": field, "message": message}])
+            await operations.update_settings(msgspec.convert({field: templates}, SettingsPatch), admin=admin)
+        except msgspec.ValidationError as exc:  # what only the whole map can break (at most 200 locales)
+            return self._templates(request, channel, rows, status=422, alert=str(exc).split(" - at `", 1)[0])
         except ValidationFailed as exc:
             for error in exc.errors:
-                where = error.get("field", "").removeprefix("templates.")
+                where = error.get("field", "").removeprefix(f"{field}.")
                 for row in rows:
-                    if row["locale"] == where or (where == "templates" and row["locale"] == "en"):
+                    if row["locale"] == where or (where == field and row["locale"] == "en"):
                         row["error"] = error.get("message")
             alert = None if any(row["error"] for row in rows) else exc.detail
-            return self._templates(request, rows, status=422, alert=alert)
+            return self._templates(request, channel, rows, status=422, alert=alert)
         except (Conflict, SettingsUnreadable) as exc:
-            return self._templates(request, rows, status=409 if isinstance(exc, Conflict) else 503, alert=exc.detail)
-        return Redirect("/admin/templates?saved=1", status_code=303)
+            status = 409 if isinstance(exc, Conflict) else 503
+            return self._templates(request, channel, rows, status=status, alert=exc.detail)
+        return Redirect(f"/admin/templates?channel={channel}&saved=1", status_code=303)
 
     @post("/templates/preview", status_code=200)
     async def preview(
@@ -101,11 +120,12 @@ class TemplatePages(Controller):
         except (ValueError, IndexError):
             locale, text = "en", ""
         result = await template_preview.preview(locale, text) if text.strip() else None
-        return Template(template_name="_preview.html", context={"preview": result})
+        channel = _channel(form.get("channel"))
+        return Template(template_name="_preview.html", context={"preview": result, "channel": channel})
 
     @staticmethod
     def _templates(
-        request: Request[Any, Any, Any], rows: list[dict[str, Any]], *, status: int = 200, **context: Any
+        request: Request[Any, Any, Any], channel: str, rows: list[dict[str, Any]], *, status: int = 200, **context: Any
     ) -> Template:
         return page(
             request,
@@ -113,6 +133,7 @@ class TemplatePages(Controller):
             title="Templates",
             active="/admin/templates",
             status=status,
+            channel=channel,
             rows=rows,
             errors=[row for row in rows if row["error"]],
             **context,

@@ -332,3 +332,33 @@ async def test_the_providers_page_lists_routes_prefixes_first_longest_first(cons
     keys = re.findall(r'<tr><td class="mono">([^<]+)</td>', table)
     assert keys == ["+34600", "+34", "ES"]
     assert "instasent: <code>AcmeES</code>" in table
+
+
+async def test_whatsapp_templates_are_their_own_channel_with_their_own_en_rule(console: Console) -> None:
+    async with console() as client:
+        await sign_in(client)
+        token = await csrf(client, "/admin/templates?channel=whatsapp")
+
+        async def save(rows: list[tuple[str, str]]) -> Any:
+            form = {
+                "_csrf_token": token,
+                "channel": "whatsapp",
+                "locale": [r[0] for r in rows],
+                "text": [r[1] for r in rows],
+            }
+            return await client.post("/admin/templates", data=form, follow_redirects=False)
+
+        without_en = await save([("es", "Tu código {code}")])
+        saved = await save([("en", "Your code {code}"), ("es", "Tu código {code}")])
+        preview = await client.post(
+            "/admin/templates/preview",
+            data={"_csrf_token": token, "channel": "whatsapp", "row": "1", "locale": "en", "text": "Code {code}"},
+        )
+        page = await client.get("/admin/templates?channel=whatsapp")
+        settings = (await client.get("/v1/admin/settings", headers=ADMIN)).json()
+    assert without_en.status_code == 422 and "an &#39;en&#39; template is required" in without_en.text
+    assert (saved.status_code, saved.headers["location"]) == (303, "/admin/templates?channel=whatsapp&saved=1")
+    assert settings["whatsapp_templates"] == {"en": "Your code {code}", "es": "Tu código {code}"}
+    assert settings["templates"]["en"] == "Your {brand} code is {code}. It expires in {minutes} minutes."
+    assert "Code 123456" in preview.text and "segment" not in preview.text
+    assert "Tu código {code}" in page.text
