@@ -52,6 +52,7 @@ log = structlog.get_logger("otp.delivery")
 
 SWEEP_INTERVAL_S = 0.25  # how often each replica looks for due deadlines
 SWEEP_BATCH = 100  # the most deadlines one sweep claims
+IDLE_CHECK_S = 30.0  # how often a replica with nothing armed looks for deadlines others left
 SWEEP_BACKOFF_S = 10.0  # the longest pause after failed sweeps
 FAILED = frozenset({DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED})
 
@@ -114,23 +115,29 @@ class WhatsappFallback:
             done += await self.fall_back(vid, e164, "no_receipt")
         return done
 
-    async def run_sweeper(self, stop: asyncio.Event, interval_s: float = SWEEP_INTERVAL_S) -> None:
+    async def run_sweeper(
+        self, stop: asyncio.Event, interval_s: float = SWEEP_INTERVAL_S, idle_check_s: float = IDLE_CHECK_S
+    ) -> None:
         """Sweep until ``stop`` is set, finishing the sweep under way (a command cancelled halfway would
         leave a connection half-used); a failed sweep (Redis down) is logged and retried later.
 
-        A replica sweeps once it has armed a deadline, or when it finds deadlines waiting at start-up
-        (left by replicas that stopped): a deployment that never sends WhatsApp never polls Redis for it.
+        A replica sweeps once it has armed a deadline, or once it finds deadlines waiting (left by
+        replicas that stopped or were scaled away), which it looks for every ``idle_check_s``: a
+        deployment that never sends WhatsApp asks Redis one ZCARD that often, and no deadline waits
+        for a WhatsApp send to wake a sweeper.
         """
-        with contextlib.suppress(Exception):
-            r = self._redis
-            if await r.run(lambda: r.redis.zcard(r.keys.fallback_due)):
-                self.active.set()
-        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.active.wait())}
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for pending in waits:
-                pending.cancel()
+        r = self._redis
+        while not stop.is_set() and not self.active.is_set():
+            with contextlib.suppress(Exception):
+                if await r.run(lambda: r.redis.zcard(r.keys.fallback_due)):
+                    self.active.set()
+                    break
+            waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.active.wait())}
+            try:
+                await asyncio.wait(waits, timeout=idle_check_s, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for pending in waits:
+                    pending.cancel()
         failures = 0
         while not stop.is_set():
             try:

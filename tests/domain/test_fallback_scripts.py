@@ -8,7 +8,14 @@ import time
 
 import pytest
 
+from otp_service.domain.breaker import Breakers
+from otp_service.domain.codes import CodeHasher
+from otp_service.domain.dispatcher import Dispatcher
+from otp_service.domain.fallback import WhatsappFallback
+from otp_service.domain.policy import LiveSettings
 from otp_service.domain.redis_store import RedisStore, as_text
+from otp_service.domain.verification_store import VerificationStore
+from providers import Providers
 
 NUMBER = "+34600100200"
 VID = "vf_" + "0" * 32
@@ -85,3 +92,29 @@ async def test_the_commit_moves_gen_on_so_a_check_of_the_old_code_cannot_settle(
         "done",
     )
     assert stored["fallback_reason"] == "undelivered"
+
+
+async def test_an_idle_replica_takes_up_deadlines_a_stopped_replica_left(store: VerificationStore) -> None:
+    """Nothing armed here, and nothing waiting when the sweeper started: a deadline another replica
+    leaves later is still found on the idle check and swept."""
+    s = store.redis_store
+    fallback = WhatsappFallback(store, Dispatcher(Providers(), Breakers()), CodeHasher(b"p" * 32), _no_settings)
+    stop = asyncio.Event()
+    sweeper = asyncio.create_task(fallback.run_sweeper(stop, interval_s=0.05, idle_check_s=0.1))
+    try:
+        await asyncio.sleep(0.2)  # the sweeper has looked and found nothing
+        assert not fallback.active.is_set()
+        await s.script(s.scripts.fallback_arm, [s.keys.fallback_due], [f"{VID}|{NUMBER}", 0])
+        await asyncio.wait_for(fallback.active.wait(), 5)
+        for _ in range(100):
+            if not await s.redis.zcard(s.keys.fallback_due):
+                break
+            await asyncio.sleep(0.05)
+        assert await s.redis.zcard(s.keys.fallback_due) == 0
+    finally:
+        stop.set()
+        await sweeper
+
+
+async def _no_settings(client: str) -> LiveSettings:
+    raise AssertionError("no verification record: nothing to fall back")
