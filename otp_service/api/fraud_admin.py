@@ -7,8 +7,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
 from ..domain.fraud import FraudGuard
@@ -62,11 +61,6 @@ class ReleasedOut(msgspec.Struct, kw_only=True):
     released: bool
 
 
-def _fraud(state: State) -> FraudGuard:
-    fraud: FraudGuard = state.fraud
-    return fraud
-
-
 _ADMIN = (P.UNAUTHORIZED, P.FORBIDDEN, P.NOT_FOUND, P.STORE_UNAVAILABLE)
 
 
@@ -75,7 +69,6 @@ class FraudAdminController(Controller):
     tags = ["admin"]
     opt = {"access": Access.ADMIN}
     security = [{"bearer": []}]
-    dependencies = {"fraud": Provide(_fraud, sync_to_thread=False)}
 
     @get(
         "/stats",

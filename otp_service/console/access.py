@@ -12,15 +12,14 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 from ..api.auth import Authenticator
+from ..api.deps import from_state
 from ..domain.admin_sessions import AdminSessions
-from ..domain.fraud import FraudGuard
 from ..domain.provider_health import ProviderHealth
 from ..domain.signin_limit import SignInLimit
 from ..domain.template_preview import TemplatePreview
@@ -66,37 +65,11 @@ def _admin(request: Request[Any, Any, Any]) -> str:
     return admin
 
 
-def _sessions(state: State) -> AdminSessions:
-    sessions: AdminSessions = state.admin_sessions
-    return sessions
-
-
-def _signin_limit(state: State) -> SignInLimit:
-    limit: SignInLimit = state.signin_limit
-    return limit
-
-
-def _provider_health(state: State) -> ProviderHealth:
-    health: ProviderHealth = state.provider_health
-    return health
-
-
-def _template_preview(state: State) -> TemplatePreview:
-    preview: TemplatePreview = state.template_preview
-    return preview
-
-
-def _fraud(state: State) -> FraudGuard:
-    fraud: FraudGuard = state.fraud
-    return fraud
-
-
 def console_dependencies() -> dict[str, Provide]:
     return {
         "admin": Provide(_admin, sync_to_thread=False),
-        "sessions": Provide(_sessions, sync_to_thread=False),
-        "signin_limit": Provide(_signin_limit, sync_to_thread=False),
-        "provider_health": Provide(_provider_health, sync_to_thread=False),
-        "template_preview": Provide(_template_preview, sync_to_thread=False),
-        "fraud": Provide(_fraud, sync_to_thread=False),
+        "sessions": from_state("admin_sessions", AdminSessions),
+        "signin_limit": from_state("signin_limit", SignInLimit),
+        "provider_health": from_state("provider_health", ProviderHealth),
+        "template_preview": from_state("template_preview", TemplatePreview),
     }
