@@ -11,7 +11,6 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 
 from ..domain.app_settings import AppSettings, AppSettingsView
-from ..domain.errors import NotFound
 from ..domain.policy import LiveSettings, SettingsPatch
 from .admin import decode_strictly
 from .auth import Access, Authenticator
@@ -49,12 +48,6 @@ def _out(view: AppSettingsView) -> AppSettingsOut:
     return AppSettingsOut(app=view.app, effective=view.effective, overridden=view.overridden, warnings=view.warnings)
 
 
-def _known(auth: Authenticator, app: str) -> str:
-    if app not in auth.apps():
-        raise NotFound("No app with this name.")
-    return app
-
-
 class AppsController(Controller):
     path = "/v1/admin/apps"
     tags = ["admin"]
@@ -84,7 +77,7 @@ class AppsController(Controller):
     async def read_app_settings(
         self, app: FromPath[str], auth: NamedDependency[Authenticator], app_settings: NamedDependency[AppSettings]
     ) -> AppSettingsOut:
-        return _out(await app_settings.view(_known(auth, app)))
+        return _out(await app_settings.view(auth.known_app(app)))
 
     @patch(
         "/{app:str}/settings",
@@ -111,7 +104,7 @@ class AppsController(Controller):
         app_settings: NamedDependency[AppSettings],
         client: NamedDependency[str],
     ) -> AppSettingsOut:
-        name = _known(auth, app)
+        name = auth.known_app(app)
         changes = decode_strictly(await request.body(), dict[str, Any])
         # Strict like PATCH /v1/admin/settings: "8" or 6.0 is no integer (null removes an override).
         decode_strictly(msgspec.json.encode({k: v for k, v in changes.items() if v is not None}), SettingsPatch)

@@ -17,6 +17,7 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from ..domain.errors import NotFound
 from .problems import ProblemCode, ProblemException
 
 __all__ = ("Access", "AccessGuard", "Authenticator")
@@ -71,6 +72,12 @@ class Authenticator:
     def app_of(self, key: str) -> str:
         """The app a key (by name) belongs to: verifications and limits are the app's."""
         return self._apps[key]
+
+    def known_app(self, app: str) -> str:
+        """``app`` itself, or :class:`NotFound` when no API key belongs to it (admin routes and pages)."""
+        if app not in self._apps.values():
+            raise NotFound("No app with this name.")
+        return app
 
     def apps(self) -> dict[str, list[tuple[str, bool]]]:
         """Each app with its keys' names and ``:public`` marks (never a secret)."""

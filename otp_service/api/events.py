@@ -19,7 +19,6 @@ from ..domain.event_store import EventStore
 from ..domain.events import EventType
 from ..domain.times import rfc3339
 from .admin import as_written
-from .apps import _known
 from .auth import Access, Authenticator
 from .openapi import ApiOperation
 from .problems import ProblemCode as P
@@ -124,7 +123,7 @@ class EventsController(Controller):
         event_endpoints: NamedDependency[EndpointBook],
     ) -> EndpointWithSecretOut:
         body = await as_written(request, EndpointIn)
-        endpoint = await event_endpoints.create(_known(auth, app), body.url, body.types, body.enabled)
+        endpoint = await event_endpoints.create(auth.known_app(app), body.url, body.types, body.enabled)
         return _with_secret(endpoint)
 
     @get(
@@ -137,7 +136,7 @@ class EventsController(Controller):
     async def list_endpoints(
         self, app: FromPath[str], auth: NamedDependency[Authenticator], event_endpoints: NamedDependency[EndpointBook]
     ) -> list[EndpointOut]:
-        return [_out(e) for e in await event_endpoints.list(_known(auth, app))]
+        return [_out(e) for e in await event_endpoints.list(auth.known_app(app))]
 
     @patch(
         "/event-endpoints/{endpoint_id:str}",
@@ -157,7 +156,7 @@ class EventsController(Controller):
     ) -> EndpointOut:
         body = await as_written(request, EndpointPatch)
         endpoint = await event_endpoints.update(
-            _known(auth, app), endpoint_id, url=body.url, types=body.types, enabled=body.enabled
+            auth.known_app(app), endpoint_id, url=body.url, types=body.types, enabled=body.enabled
         )
         return _out(endpoint)
 
@@ -175,7 +174,7 @@ class EventsController(Controller):
         auth: NamedDependency[Authenticator],
         event_endpoints: NamedDependency[EndpointBook],
     ) -> None:
-        await event_endpoints.delete(_known(auth, app), endpoint_id)
+        await event_endpoints.delete(auth.known_app(app), endpoint_id)
 
     @post(
         "/event-endpoints/{endpoint_id:str}/rotate-secret",
@@ -200,7 +199,7 @@ class EventsController(Controller):
                 f"grace_seconds: must be between 0 and {_GRACE_MAX_S}",
                 [{"field": "grace_seconds", "message": f"must be between 0 and {_GRACE_MAX_S}"}],
             )
-        endpoint = await event_endpoints.rotate(_known(auth, app), endpoint_id, body.grace_seconds)
+        endpoint = await event_endpoints.rotate(auth.known_app(app), endpoint_id, body.grace_seconds)
         return _with_secret(endpoint)
 
     @get(
@@ -217,7 +216,7 @@ class EventsController(Controller):
         event_store: NamedDependency[EventStore],
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000, required=False)] = 100,
     ) -> list[DeadLetterOut]:
-        letters = await event_store.dead_letters(_known(auth, app), limit=limit)
+        letters = await event_store.dead_letters(auth.known_app(app), limit=limit)
         return [
             DeadLetterOut(
                 event_id=d.event_id,
@@ -242,4 +241,4 @@ class EventsController(Controller):
     async def replay_dead_letters(
         self, app: FromPath[str], auth: NamedDependency[Authenticator], event_store: NamedDependency[EventStore]
     ) -> ReplayOut:
-        return ReplayOut(replayed=await event_store.replay(_known(auth, app)))
+        return ReplayOut(replayed=await event_store.replay(auth.known_app(app)))

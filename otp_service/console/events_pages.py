@@ -16,7 +16,6 @@ from litestar.response import Redirect, Template
 from prometheus_client import Counter
 
 from ..api.auth import Authenticator
-from ..domain.errors import NotFound
 from ..domain.event_endpoints import EndpointBook
 from ..domain.event_store import EventStore
 from ..domain.times import rfc3339
@@ -46,12 +45,6 @@ def _shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
 
 
-def _app(auth: Authenticator, app: str) -> str:
-    if app not in auth.apps():
-        raise NotFound("No app with this name.")
-    return app
-
-
 class EventsPages(Controller):
     path = "/admin"
     include_in_schema = False
@@ -66,7 +59,7 @@ class EventsPages(Controller):
         app: Annotated[str, QueryParameter(name="app", required=False, max_length=64)] = "",
     ) -> Template:
         apps = sorted(auth.apps())
-        name = _app(auth, app) if app else apps[0]
+        name = auth.known_app(app) if app else apps[0]
         endpoints = [
             {
                 "id": e.id,
@@ -113,7 +106,7 @@ class EventsPages(Controller):
         event_store: NamedDependency[EventStore],
         admin: NamedDependency[str],
     ) -> Redirect:
-        name = _app(auth, str((await request.form()).get("app", "")))
+        name = auth.known_app(str((await request.form()).get("app", "")))
         replayed = await event_store.replay(name)
         log.info("console.dead_letters_replayed", admin=admin, app=name, replayed=replayed)
         return Redirect(f"/admin/events?app={name}&replayed={replayed}", status_code=303)

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from ..api.auth import Authenticator
 from ..domain.app_settings import AppSettings
-from ..domain.errors import Conflict, NotFound, SettingsUnreadable, ValidationFailed
+from ..domain.errors import Conflict, SettingsUnreadable, ValidationFailed
 from ..domain.operations import Operations
 from ..domain.policy import SettingsPatch
 from .forms import WINDOWS, form_values, read_settings_form
@@ -120,7 +120,7 @@ class SettingsPages(Controller):
         app_settings: NamedDependency[AppSettings],
         operations: NamedDependency[Operations],
     ) -> Template:
-        view = await app_settings.view(_known(auth, app))
+        view = await app_settings.view(auth.known_app(app))
         notice = "Saved." if request.query_params.get("saved") else None
         return await self._app(request, app, form_values(view.overridden), {}, app_settings, operations, notice=notice)
 
@@ -134,7 +134,7 @@ class SettingsPages(Controller):
         operations: NamedDependency[Operations],
         admin: NamedDependency[str],
     ) -> Template | Redirect:
-        name = _known(auth, app)
+        name = auth.known_app(app)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         values, errors = read_settings_form(form, partial=True)
         if errors:
@@ -185,9 +185,3 @@ class SettingsPages(Controller):
             countries_hint="ISO codes, comma-separated; empty: the global list",
             **context,
         )
-
-
-def _known(auth: Authenticator, app: str) -> str:
-    if app not in auth.apps():
-        raise NotFound("No app with this name.")
-    return app
