@@ -55,6 +55,7 @@ from .breaker import Breaker, Breakers
 from .errors import ProviderUnavailableError
 from .local_code import LocalMessage
 from .models import Mode
+from .receipts import DELIVERY_RANK
 
 __all__ = ("Delivered", "Dispatcher", "MessageDraft", "error_kind")
 
@@ -109,6 +110,25 @@ class Delivered:
         self.channel = "sms"  # what carried the code (channels.py sets it)
         # More record fields from the channel logic (channels.py); empty ones clear a resent record's.
         self.extra: dict[str, str] = dict.fromkeys(_CHANNEL_FIELDS, "")
+
+    async def record_fields(self) -> dict[str, str | int]:
+        """What a verification record keeps of this delivery: one list for a send and for the SMS
+        that replaces a WhatsApp code (``fallback.py``), so the two cannot drift apart."""
+        local = self.local
+        return {
+            "channel": self.channel,
+            "mode": self.mode,
+            "provider": self.provider,
+            "reference": self.reference,
+            "code_hash": await local.code_hash if local is not None else "",
+            "code_length": self.code_length,
+            "delivery_status": self.delivery_status,
+            "delivery_provider": self.provider,
+            "delivery_rank": DELIVERY_RANK[self.delivery_status],
+            "message_id": self.message_id,
+            "segments": local.segments if local is not None else 0,
+            "encoding": local.encoding if local is not None else "",
+        }
 
 
 def error_kind(exc: ProviderError) -> str:

@@ -42,7 +42,6 @@ from .local_code import LocalDraft
 from .models import Verification
 from .phone import parse_phone
 from .policy import LiveSettings
-from .receipts import DELIVERY_RANK
 from .redis_store import as_text
 from .verification_store import VerificationStore
 
@@ -190,21 +189,7 @@ class WhatsappFallback:
             await r.script(r.scripts.fallback_commit, [record], ["failed"])
             log.warning("whatsapp.fallback_failed", error=type(exc).__name__, **bind)
             return False
-        local = delivered.local
-        fields: dict[str, str | int] = {
-            "channel": Channel.SMS.value,
-            "mode": delivered.mode,
-            "provider": delivered.provider,
-            "reference": delivered.reference,
-            "code_hash": await local.code_hash if local is not None else "",
-            "code_length": delivered.code_length,
-            "delivery_status": delivered.delivery_status,
-            "delivery_provider": delivered.provider,
-            "delivery_rank": DELIVERY_RANK[delivered.delivery_status],
-            "message_id": delivered.message_id,
-            "segments": local.segments if local is not None else 0,
-            "encoding": local.encoding if local is not None else "",
-        }
+        fields = await delivered.record_fields()
         flat: list[str | int] = []
         for name, value in fields.items():
             flat += [name, value]

@@ -32,7 +32,6 @@ from .local_code import LocalDraft
 from .models import Mode, Verification
 from .phone import Phone, parse_phone
 from .policy import LiveSettings
-from .receipts import DELIVERY_RANK
 from .releases import Releases
 from .verification_store import VerificationStore
 
@@ -199,21 +198,9 @@ class SendFlow:
         if delivered.ttl_cap_s:
             ttl_s = max(1, min(ttl_s, delivered.ttl_cap_s))
         local = delivered.local
-        code_hash = await local.code_hash if local is not None else ""
         fields: dict[str, str | int] = {
             "to": phone.e164,
-            "channel": delivered.channel,
-            "mode": delivered.mode,
-            "provider": delivered.provider,
-            "reference": delivered.reference,
-            "code_hash": code_hash,
-            "code_length": delivered.code_length,
-            "delivery_status": delivered.delivery_status,
-            "delivery_provider": delivered.provider,
-            "delivery_rank": DELIVERY_RANK[delivered.delivery_status],
-            "message_id": delivered.message_id,
-            "segments": local.segments if local is not None else 0,
-            "encoding": local.encoding if local is not None else "",
+            **await delivered.record_fields(),
             "client": client,
             **delivered.extra,
         }
