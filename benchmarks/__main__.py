@@ -53,6 +53,7 @@ MIXED_PATTERN = "SRSRSRSRWG"  # per 10 requests: 4 sends, 4 right checks, 1 wron
 BENCH_SETTINGS = {
     "max_attempts": MAX_ATTEMPTS,
     "check_limit": {"count": 1_000_000, "window_seconds": 86400},
+    "source_check_limit": {"count": 1_000_000, "window_seconds": 86400},
     "client_limit": {"count": 1_000_000, "window_seconds": 60},
     "ip_limit": {"count": 1_000_000, "window_seconds": 60},
     # The fraud guard would rightly stop a phase of never-checked sends: `python -m benchmarks pumping` measures it.
