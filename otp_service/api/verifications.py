@@ -15,8 +15,8 @@ from providers import Channel
 
 from ..domain.end_user import check_source, limited_ip, parse_end_user_ip
 from ..domain.errors import NotFound, ValidationFailed
-from ..domain.service import OtpService
 from .auth import Access
+from .deps import Caller
 from .openapi import ApiOperation
 from .problems import ProblemCode as P
 from .problems import problem_responses
@@ -74,10 +74,7 @@ class VerificationController(Controller):
     async def start(
         self,
         data: JSONBody[StartIn],
-        otp_service: NamedDependency[OtpService],
-        client: NamedDependency[str],
-        client_ip: NamedDependency[str],
-        key_public: NamedDependency[bool],
+        caller: NamedDependency[Caller],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -92,10 +89,10 @@ class VerificationController(Controller):
             raise ValidationFailed("app_hash: must be 11 characters", [{"field": "app_hash", "message": "invalid"}])
         end_user_ip = _end_user(data.end_user_ip, data.end_user_id)
         fingerprint = msgspec.json.encode(data).hex() if idempotency_key else ""
-        verification, _replayed = await otp_service.start(
+        verification, _replayed = await caller.service.start(
             data.to,
-            client=client,
-            ip=limited_ip(end_user_ip, client_ip, public_key=key_public),
+            client=caller.client,
+            ip=limited_ip(end_user_ip, caller.ip, public_key=caller.key_public),
             locale=data.locale,
             app_hash=data.app_hash.strip() if data.app_hash else None,
             idempotency_key=idempotency_key,
@@ -124,26 +121,24 @@ class VerificationController(Controller):
     async def check(
         self,
         data: JSONBody[CheckIn],
-        otp_service: NamedDependency[OtpService],
-        client: NamedDependency[str],
-        client_ip: NamedDependency[str],
-        key_public: NamedDependency[bool],
+        caller: NamedDependency[Caller],
     ) -> CheckOut:
         if (data.to is None) == (data.id is None):
             message = "Give exactly one of 'to' or 'id'."
             raise ValidationFailed(message, [{"field": "to", "message": message}])
+        client = caller.client
         source = check_source(
-            _end_user(data.end_user_ip, data.end_user_id), client_ip, public_key=key_public, app=client
+            _end_user(data.end_user_ip, data.end_user_id), caller.ip, public_key=caller.key_public, app=client
         )
         if not (data.code.isascii() and data.code.isdigit()):
             raise ValidationFailed("code: must be digits only", [{"field": "code", "message": "digits only"}])
         if data.id is not None:
             verification_id = _known_id(data.id)
-            result = await otp_service.check(
+            result = await caller.service.check(
                 code=data.code, verification_id=verification_id, client=client, source=source
             )
         else:
-            result = await otp_service.check(code=data.code, to=data.to, client=client, source=source)
+            result = await caller.service.check(code=data.code, to=data.to, client=client, source=source)
         return check_out(result)
 
     @get(
@@ -153,10 +148,8 @@ class VerificationController(Controller):
         summary="Read a verification and its delivery state",
         responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.NOT_FOUND, P.STORE_UNAVAILABLE),
     )
-    async def status(
-        self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService], client: NamedDependency[str]
-    ) -> VerificationOut:
-        return verification_out(await otp_service.status(_known_id(verification_id), client), _now_ms())
+    async def status(self, verification_id: FromPath[str], caller: NamedDependency[Caller]) -> VerificationOut:
+        return verification_out(await caller.service.status(_known_id(verification_id), caller.client), _now_ms())
 
     @post(
         "/{verification_id:str}/cancel",
@@ -166,7 +159,5 @@ class VerificationController(Controller):
         summary="Cancel a pending verification",
         responses=problem_responses(P.VALIDATION_ERROR, P.UNAUTHORIZED, P.NOT_FOUND, P.STORE_UNAVAILABLE),
     )
-    async def cancel(
-        self, verification_id: FromPath[str], otp_service: NamedDependency[OtpService], client: NamedDependency[str]
-    ) -> VerificationOut:
-        return verification_out(await otp_service.cancel(_known_id(verification_id), client), _now_ms())
+    async def cancel(self, verification_id: FromPath[str], caller: NamedDependency[Caller]) -> VerificationOut:
+        return verification_out(await caller.service.cancel(_known_id(verification_id), caller.client), _now_ms())
