@@ -1,7 +1,8 @@
 """Send and check throughput and latency against this machine's own ceiling, in one run.
 
-    python -m benchmarks                    # full run (~2-3 min on 2 cores)
-    python -m benchmarks --quick            # smoke run (~40 s)
+    python -m benchmarks                    # full run, both profiles (~4 min on 2 cores)
+    python -m benchmarks --quick            # smoke run (~1.5 min)
+    python -m benchmarks --profiles cheap   # only the cheap-hash profile
     python -m benchmarks --driver python    # the httpx driver even when wrk is installed
     python -m benchmarks pumping            # SMS a pumping attack gets out, against a naive service
 
@@ -12,7 +13,9 @@
 3. One phase per profile, each driven by a separate load process (wrk + Lua when on PATH, else the
    httpx driver) at a fixed concurrency: send, check with a wrong code, check with the right code, and
    a mixed login wave; a separate prober samples ``GET /health/live`` throughout.
-4. A table on stdout, and the same as JSON in ``benchmarks/results/<time>-<commit>.json``.
+4. All of it twice, once per profile (``profiles.py``): ``default`` (the service as shipped) and
+   ``cheap`` (``OTP_ARGON2_MEMORY_KIB=1024``, where what the service does beyond argon2 shows).
+5. A table on stdout, and the same as JSON in ``benchmarks/results/<time>-<commit>.json``.
 
 Everything listens on 127.0.0.1, every loop is bounded in count and time, and everything started is
 stopped on any exit (errors and Ctrl-C included).
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import os
 import shutil
 import signal
@@ -32,41 +34,11 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from otp_service.devredis import RedisProcess
-from otp_service.domain.codes import DEFAULT_ARGON2, Argon2Params
-
-from . import ceiling, load, pools, report
-from .load import PhaseSpec
-from .stack import REPO, Stack
-
-# Two digits after +34 for each set of numbers (see wrk/common.lua): outcomes are told apart by them.
-RANGES = {
-    "wrong": "61",
-    "right": "62",
-    "mixed_right": "63",
-    "mixed_wrong": "64",
-    "send": "65",
-    "mixed_send": "66",
-}
-MAX_ATTEMPTS = 20
-MIXED_PATTERN = "SRSRSRSRWG"  # per 10 requests: 4 sends, 4 right checks, 1 wrong check, 1 status read
-BENCH_SETTINGS = {
-    "max_attempts": MAX_ATTEMPTS,
-    "check_limit": {"count": 1_000_000, "window_seconds": 86400},
-    "source_check_limit": {"count": 1_000_000, "window_seconds": 86400},
-    "client_limit": {"count": 1_000_000, "window_seconds": 60},
-    "ip_limit": {"count": 1_000_000, "window_seconds": 60},
-    # The fraud guard would rightly stop a phase of never-checked sends: `python -m benchmarks pumping` measures it.
-    "country_limits": {"default": {}},
-    "sms_budget": {},
-    "conversion_guard": {"enabled": False},
-}
+from . import load, report
+from .profiles import PHASES, PROFILES, run_profile, run_settings, say
+from .stack import REPO
 
 _T0 = time.monotonic()
-
-
-def say(message: str) -> None:
-    print(f"[{time.monotonic() - _T0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def _on_signal(signum: int, _frame: object) -> NoReturn:
@@ -86,8 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--provider-delay", type=float, default=0.02, help="fake vendor answer time, s")
     parser.add_argument("--probe-rate", type=float, default=20.0, help="GET /health/live per second")
     parser.add_argument(
-        "--phases", default="send,check_wrong,check_right,mixed", help="comma-separated subset, in this order"
+        "--phases", default=",".join(PHASES), help="comma-separated subset, in this order (cheap: no mixed)"
     )
+    parser.add_argument("--profiles", default=",".join(PROFILES), help="comma-separated: default, cheap")
     parser.add_argument(
         "--service-env",
         action="append",
@@ -113,9 +86,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except ValueError:
         parser.error("--service-env takes NAME=VALUE")
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(args.phases) - {"send", "check_wrong", "check_right", "mixed"}
+    unknown = set(args.phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    args.profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    if not args.profiles or set(args.profiles) - set(PROFILES):
+        parser.error(f"--profiles takes a comma-separated subset of {', '.join(PROFILES)}")
     if args.driver == "auto":
         args.driver = "wrk" if load.have_wrk() else "python"
     elif args.driver == "wrk" and not load.have_wrk():
@@ -123,214 +99,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def argon2_params(service_env: dict[str, str]) -> Argon2Params:
-    """The cost the service will run with: a ratio against any other ceiling would mean nothing."""
-    return Argon2Params(
-        int(service_env.get("OTP_ARGON2_TIME_COST", DEFAULT_ARGON2.time_cost)),
-        int(service_env.get("OTP_ARGON2_MEMORY_KIB", DEFAULT_ARGON2.memory_kib)),
-    )
-
-
-def argon2_best(seconds: float, params: Argon2Params, attempts: int = 3) -> dict[str, Any]:
-    """The argon2 ceiling, measured again (up to ``attempts`` times) while other processes disturbed it."""
-    best = ceiling.argon2_ceiling(seconds, params=params)
-    for _ in range(attempts - 1):
-        if best["other_share"] <= 0.05:
-            break
-        say(f"ceiling: other processes used {best['other_share']:.0%} of the machine meanwhile; measuring again")
-        again = ceiling.argon2_ceiling(seconds, params=params)
-        for key in ("hash_per_s", "verify_per_s"):
-            best[key] = max(best[key], again[key])
-        best["verify_per_s_per_core"] = round(best["verify_per_s"] / best["cores"], 1)
-        best["other_share"] = min(best["other_share"], again["other_share"])
-        best["attempts"] = best.get("attempts", 1) + 1
-    return best
-
-
-def measure_ceiling(args: argparse.Namespace) -> dict[str, Any]:
-    seconds = 1.0 if args.quick else 3.0
-    busy = ceiling.machine_busy_share(1.0)
-    if busy > 0.15:
-        say(f"WARNING: the machine is {busy:.0%} busy before the run starts; every figure will be low")
-    say(f"ceiling: argon2id hash and verify on every core ({seconds:g} s each)")
-    argon2 = argon2_best(seconds, argon2_params(args.service_env))
-    argon2["machine_busy_before"] = round(busy, 3)
-    say(f"ceiling: hash {argon2['hash_per_s']:.0f}/s, verify {argon2['verify_per_s']:.0f}/s; Redis round trips")
-    with RedisProcess() as redis:
-        redis_figures = ceiling.redis_round_trip(redis.url, seconds=1.0 if args.quick else 2.0)
-    return {"argon2": argon2, "redis": redis_figures}
-
-
-def _phase_specs() -> dict[str, PhaseSpec]:
-    r = RANGES
-    return {
-        "send": PhaseSpec("send", intended={f"201:record:{r['send']}"}, send_range=r["send"]),
-        "check_wrong": PhaseSpec("check_wrong", intended={f"200:valid_false:{r['wrong']}"}, uses=MAX_ATTEMPTS),
-        "check_right": PhaseSpec("check_right", intended={f"200:valid_true:{r['right']}"}),
-        "mixed": PhaseSpec(
-            "mixed",
-            intended={
-                f"201:record:{r['mixed_send']}",
-                f"200:valid_true:{r['mixed_right']}",
-                f"200:valid_false:{r['mixed_wrong']}",
-                f"200:record:{r['mixed_wrong']}",
-            },
-            send_range=r["mixed_send"],
-            uses=MAX_ATTEMPTS,
-            pattern=MIXED_PATTERN,
-        ),
-    }
-
-
-def _argon2_keys(spec: PhaseSpec) -> None:
-    spec.hash_keys = {k for k in spec.intended if k.startswith("201:")}
-    spec.verify_keys = {k for k in spec.intended if ":valid_" in k}
-
-
 def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     git = report.git_info(REPO)
-    ceil = measure_ceiling(args)
-    verify_c = ceil["argon2"]["verify_per_s"]
-    d, c = args.duration, args.concurrency
-    specs = _phase_specs()
-    for spec in specs.values():
-        _argon2_keys(spec)
-    phases: dict[str, dict[str, Any]] = {}
-    pool_info: dict[str, Any] = {}
-    service_log: dict[str, Any] = {}
-
-    delay_ms = args.provider_delay * 1000
-    say(f"starting Redis, the Gatum fake ({delay_ms:g} ms) and otp-service serve --workers {args.workers}")
-    stack = Stack(
-        workers=args.workers,
-        provider_delay_s=args.provider_delay,
-        workdir=workdir / "stack",
-        service_env=args.service_env,
-    )
-    with stack:
-        stack.admin_patch(BENCH_SETTINGS)
-        time.sleep(1.1)  # live settings reach every worker within 1 s
-
-        def make(wanted: dict[str, int]) -> None:
-            total = sum(wanted.values())
-            parts = ", ".join(f"{k} {v}" for k, v in wanted.items())
-            say(f"pre-creating {total} verifications through the service ({parts})")
-            made = pools.create_pools(
-                url=stack.url,
-                api_key=stack.api_key,
-                fake_messages=stack.fake_messages,
-                wanted={name: (RANGES[name], size) for name, size in wanted.items()},
-                workdir=workdir,
-                concurrency=c,
-                time_limit_s=60 + total / 20,
-            )
-            for name, pool in made.items():
-                pool_info[name] = {"range": pool.range, "size": pool.size, "seconds": pool.seconds}
-            specs["check_wrong"].pool = workdir / "pool-wrong.txt"
-            specs["check_right"].pool = workdir / "pool-right.txt"
-            specs["mixed"].pool = workdir / "pool-mixed_right.txt"
-            specs["mixed"].wrong_pool = workdir / "pool-mixed_wrong.txt"
-
-        def run(name: str) -> None:
-            if not stack.alive():
-                raise RuntimeError(f"the service or the fake stopped; see {stack.service_log}")
-            say(f"phase {name}: {args.driver}, {c} concurrent, {d:g} s")
-            result = load.run_phase(
-                stack,
-                specs[name],
-                driver=args.driver,
-                duration=d,
-                concurrency=c,
-                workdir=workdir,
-                probe_rate=args.probe_rate,
-                wrk_threads=args.wrk_threads,
-            )
-            phases[name] = result
-            say(
-                f"phase {name}: {result['rps']:.0f} req/s, p99 {result['latency_ms']['percentiles'].get('99')} ms, "
-                f"unintended {result['unintended']}, /health/live p99 {result['health_live'].get('p99_ms')} ms"
-            )
-            time.sleep(0.5)  # let the last in-flight requests finish before the next snapshot
-
-        # Wrong checks: each verification takes MAX_ATTEMPTS of them; size for 1.5x the ceiling.
-        wanted_wrong = math.ceil(verify_c * d * 1.5 / MAX_ATTEMPTS) + c
-        if "check_wrong" in args.phases:
-            make({"wrong": wanted_wrong})  # also warms up every worker (vendor login, connections)
-        for name in ("send", "check_wrong"):
-            if name in args.phases:
-                run(name)
-        # Right checks use each verification once: size from what wrong checks (same cost) achieved.
-        # Never below 80 % of the ceiling: a phase slowed by other load must not starve the next one.
-        measured = phases.get("check_wrong", {}).get("rps") or verify_c
-        per_s = max(measured, 0.8 * verify_c) * 1.25
-        argon2_share = sum(MIXED_PATTERN.count(k) for k in "SRW") / len(MIXED_PATTERN)
-        mixed_rps = per_s / argon2_share
-        wanted: dict[str, int] = {}
-        if "check_right" in args.phases:
-            wanted["right"] = math.ceil(per_s * d) + 2 * c
-        if "mixed" in args.phases:
-            share = MIXED_PATTERN.count("R") / len(MIXED_PATTERN)
-            wanted["mixed_right"] = math.ceil(mixed_rps * share * d) + 2 * c
-            share = MIXED_PATTERN.count("W") / len(MIXED_PATTERN)
-            wanted["mixed_wrong"] = math.ceil(mixed_rps * share * d / MAX_ATTEMPTS) + 2 * c
-        if wanted:
-            make(wanted)
-        for name in ("check_right", "mixed"):
-            if name in args.phases:
-                run(name)
-        count, first = stack.service_log_problems()
-        service_log = {"problem_lines": count, "first": first}
-        say("stopping the stack")
-
-    # A ceiling is what the machine can do at best: other load only lowers a measurement, so the
-    # best of the two (start and end of the run) is kept.
-    hash_c, verify_c = ceil["argon2"]["hash_per_s"], ceil["argon2"]["verify_per_s"]
-    say("ceiling: re-measuring argon2id on the idle machine")
-    ceil["argon2_end"] = end = argon2_best(1.0 if args.quick else 3.0, argon2_params(args.service_env))
-    hash_c, verify_c = max(hash_c, end["hash_per_s"]), max(verify_c, end["verify_per_s"])
-    ceil["hash_per_s"], ceil["verify_per_s"] = round(hash_c, 1), round(verify_c, 1)
-    ceil["ratio_basis"] = "best of start and end"
-    cores = os.cpu_count() or 1
-    for ph in phases.values():
-        work = ph["hash_ops"] / hash_c + ph["verify_ops"] / verify_c
-        ph["ceiling_ratio"] = round(work / ph["duration_s"], 3) if ph["duration_s"] else None
-        # What argon2 alone would cost at the ceiling's rate, and what the service spent beyond it.
-        argon2_ms = (ph["hash_ops"] * cores / hash_c + ph["verify_ops"] * cores / verify_c) * 1000
-        per_request = argon2_ms / max(ph["requests"], 1)
-        ph["argon2_cpu_ms_per_request_at_ceiling"] = round(per_request, 3)
-        ph["service_cpu_ms_per_request_beyond_argon2"] = round(ph["service_cpu_ms_per_request"] - per_request, 3)
-        # The same ratio from CPU time instead of wall time: argon2's cost at the ceiling over everything
-        # this run's processes spent per request. Other load on the machine barely moves it, so it is
-        # what the ratio would be on a quiet machine, as long as the phase kept every core busy.
-        ours = sum(v for k, v in ph["cpu_s"].items() if k != "other_processes") * 1000 / max(ph["requests"], 1)
-        ph["all_cpu_ms_per_request"] = round(ours, 3)
-        ph["ceiling_ratio_cpu"] = round(per_request / ours, 3) if ours else None
-
-    doc: dict[str, Any] = {
-        "run": {
-            "started_at": started_at,
-            "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "wall_s": round(time.monotonic() - _T0, 1),
-            "quick": args.quick,
-            "driver": args.driver + (f" ({args.wrk_threads} thread)" if args.driver == "wrk" else ""),
-            "concurrency": c,
-            "duration_s": d,
-            "workers": args.workers,
-            "provider_delay_s": args.provider_delay,
-            "service_env": args.service_env,
-            "probe_rate": args.probe_rate,
-            "mixed_pattern": MIXED_PATTERN,
-            "settings_patch": BENCH_SETTINGS,
-        },
-        "git": git,
-        "machine": report.machine_info(),
-        "ceiling": ceil,
-        "pools": pool_info,
-        "phases": phases,
-        "service_log": service_log,
+    profiles = {name: run_profile(args, workdir, name) for name in args.profiles}
+    run = {
+        "started_at": started_at,
+        "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "wall_s": round(time.monotonic() - _T0, 1),
+        **run_settings(args),
     }
-    doc["targets"] = report.evaluate_targets(phases)
+    doc: dict[str, Any] = {"run": run, "git": git, "machine": report.machine_info(), "profiles": profiles}
+    doc["targets"] = report.evaluate_targets(profiles)
     return doc
 
 

@@ -139,9 +139,7 @@ async def _redis_figures(url: str, seconds: float, concurrency: int) -> dict[str
     )
 
     async def take_attempt() -> None:
-        taken = await store.take_attempt(
-            checked, expected_id="", limit=10**9, window_ms=60_000, token=uuid.uuid4().hex
-        )
+        taken = await store.take_attempt(checked, expected_id="", limit=10**9, window_ms=60_000, token=uuid.uuid4().hex)
         assert taken.outcome is TakeOutcome.OK, taken
 
     results: dict[str, Any] = {"concurrency": concurrency}
