@@ -31,6 +31,7 @@ from .api.events import EventsController
 from .api.fraud_admin import FraudAdminController
 from .api.header_limit import HeaderLimit
 from .api.health import HealthController
+from .api.http_metrics import HttpMetrics
 from .api.openapi import docs_assets_router, openapi_config
 from .api.problems import EXCEPTION_HANDLERS
 from .api.request_log import RequestLog
@@ -241,6 +242,7 @@ def create_app(
         prefix="otp_http",
         group_path=True,
         exclude=["/metrics", "/health/live", "/health/ready", "/v1/webhooks"],
+        middleware_class=HttpMetrics,
     )
 
     app = Litestar(

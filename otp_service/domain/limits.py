@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 from ..metrics import RATE_LIMITED
 from .errors import RateLimited, StoreUnavailable
@@ -81,14 +83,12 @@ class SendLimiter:
         windows = [("client", client, settings.client_limit)]
         if ip is not None:
             windows.append(("ip", ip, settings.ip_limit))
+        calls = [
+            self._windows.reserve(kind, ident, limit=w.count, window_ms=w.window_seconds * 1000, token=token)
+            for kind, ident, w in windows
+        ]
         try:  # both at once: they are on different slots, and neither depends on the other
-            waits = await asyncio.gather(
-                *(
-                    self._windows.reserve(kind, ident, limit=w.count, window_ms=w.window_seconds * 1000, token=token)
-                    for kind, ident, w in windows
-                ),
-                return_exceptions=True,
-            )
+            waits = await self._each(calls)
         except BaseException:  # cancelled while reserving: give back whatever was taken
             self.releases.later("send", lambda: self._give_back(reservation))
             raise
@@ -102,6 +102,17 @@ class SendLimiter:
             RATE_LIMITED.labels(f"{kind}_limit").inc()
             raise RateLimited(_MESSAGES[kind], limit=f"{kind}_limit", retry_after_s=_seconds(wait))
         return reservation
+
+    @staticmethod
+    async def _each(calls: list[Coroutine[Any, Any, int]]) -> list[int | BaseException]:
+        """Every call's answer or error. One call (a backend's send: no end-user address) is awaited
+        as it is: gather would wrap it in a task of its own for nothing."""
+        if len(calls) > 1:
+            return await asyncio.gather(*calls, return_exceptions=True)
+        try:
+            return [await calls[0]]
+        except Exception as exc:  # as gather(return_exceptions=True) answers it
+            return [exc]
 
     async def release(self, reservation: SendReservation, *, store_down: bool = False) -> None:
         """Give every reservation back: nothing was delivered, so the user's quota is untouched.
