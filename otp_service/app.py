@@ -43,7 +43,6 @@ from .domain.admin_sessions import AdminSessions
 from .domain.app_settings import AppSettings
 from .domain.breaker import Breakers
 from .domain.budgets import Budgets
-from .domain.check_sources import CheckSources
 from .domain.codes import Argon2Params, CodeHasher
 from .domain.conversion import Conversion
 from .domain.dispatcher import Dispatcher
@@ -186,7 +185,7 @@ def create_app(
             webotp_host=settings.webotp_host,
             test_numbers_allowed=settings.is_dev or settings.test_numbers_enabled,
             apps=app.state.app_settings,
-            sources=CheckSources(redis_store),
+            check_sources=True,
             refresh_after_s=settings.receipt_refresh_after_s,
             fraud=fraud,
             events=events,

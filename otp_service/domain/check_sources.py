@@ -12,57 +12,25 @@ So one day holds at most ``24 * check_limit + sources * source_check_limit`` jud
 number (the arithmetic is in the README), and a stranger who fills the number's window from other
 addresses keeps the owner (checking from their own address) out for at most one window: the
 owner's own last failure leaves it within that time. A check that is approved, or never judged,
-gives its reservation back: only a wrong code is a failure (a code of the wrong length is one).
+keeps no reservation: only a wrong code is a failure (a code of the wrong length is one).
 
-The reservation is recorded under the check's token, like its attempt: a check that answers 503
-gives it back with ``release_check`` (in the background, ``releases.py``), before or after it lands.
+The reservation is taken with the check's attempt, by the same script and under the same token
+(``take_attempt.lua``, one round trip): a check never judged (no live verification, the number's
+window full) takes none, and the one that settles the check (``finish_check.lua``) gives it back
+when the check is no failure. A check that answers 503 gives it back with ``release_check`` (in the
+background, ``releases.py``), before or after it lands.
 """
 
 from __future__ import annotations
 
-import enum
-
 import msgspec
 
-from .errors import StoreUnavailable
-from .redis_store import RedisStore, as_text
-
-__all__ = ("UNLIMITED", "CheckSources", "SourceOutcome", "SourceTake")
-
-# The number's window is not enforced for a source with an allowance: a limit no window reaches.
-UNLIMITED = 1_000_000_000
+__all__ = ("SourceBudget",)
 
 
-class SourceOutcome(enum.StrEnum):
-    OK = "ok"
-    BUDGET = "budget"
+class SourceBudget(msgspec.Struct, frozen=True):
+    """Who is checking, and how many failed checks on the number their own window holds."""
 
-
-class SourceTake(msgspec.Struct, frozen=True):
-    outcome: SourceOutcome
-    allowance: bool = False
-    wait_ms: int = 0
-
-
-class CheckSources:
-    def __init__(self, store: RedisStore) -> None:
-        self._store = store
-
-    def _key(self, phone: str, source: str) -> str:
-        return self._store.keys.source_fails(phone, source)
-
-    async def take(
-        self, phone: str, source: str, *, limit: int, window_ms: int, token: str, allowance_ms: int
-    ) -> SourceTake:
-        keys = [self._key(phone, source), self._store.keys.token(phone, token)]
-        res = await self._store.script(self._store.scripts.take_source, keys, [limit, window_ms, token, allowance_ms])
-        if as_text(res[0]) == "released":
-            raise StoreUnavailable("This check was given up already.")
-        outcome = SourceOutcome(as_text(res[0]))
-        if outcome is SourceOutcome.OK:
-            return SourceTake(outcome, allowance=int(res[1]) == 1)
-        return SourceTake(outcome, wait_ms=int(res[1]))
-
-    async def give_back(self, phone: str, source: str, token: str) -> None:
-        key = self._key(phone, source)
-        await self._store.run(lambda: self._store.redis.zrem(key, token))
+    source: str
+    limit: int
+    window_ms: int

@@ -20,7 +20,7 @@ import structlog
 from providers import CheckOutcome
 
 from ..metrics import CHECKS, RATE_LIMITED
-from .check_sources import UNLIMITED, CheckSources, SourceOutcome
+from .check_sources import SourceBudget
 from .codes import CodeHasher
 from .dispatcher import Dispatcher
 from .errors import NotFound, RateLimited, StoreUnavailable
@@ -51,7 +51,7 @@ class CheckFlow:
     releases: Releases
     dispatcher: Dispatcher
     hasher: CodeHasher
-    sources: CheckSources | None
+    check_sources: bool  # charge each end user's failures on a number too (check_sources.py)
     fraud: FraudGuard | None
     events: EventSink
 
@@ -85,31 +85,37 @@ class CheckFlow:
         e164 = phone.e164
         structlog.contextvars.bind_contextvars(to=phone.masked())
         token = uuid.uuid4().hex
-        source = source if self.sources is not None else ""
+        source = source if self.check_sources else ""
+        budget = None
+        if source:
+            window = live.source_check_limit
+            budget = SourceBudget(source, limit=window.count, window_ms=window.window_seconds * 1000)
 
         async def release() -> None:  # the attempt, the number's failed-check slot, the source's slot
             await self.store.release_check(e164, token, source=source)
 
-        async def not_a_failure() -> None:  # the source's charge landed, and this check is no failure
-            await self.releases.give_back("check", lambda: self._give_back(e164, source, token), store_down=False)
-
-        try:
-            number_limit = await self._take_source(e164, source, token, live)
+        try:  # one round trip: the source's slot (and its allowance) and the attempt
             taken = await self.store.take_attempt(
                 e164,
                 expected_id=verification_id or "",
-                limit=number_limit,
+                limit=live.check_limit.count,
                 window_ms=live.check_limit.window_seconds * 1000,
                 token=token,
                 app=client,
+                source=budget,
             )
-        except RateLimited:  # the source's budget refused: nothing was taken
-            raise
         except BaseException:  # no answer: the script may still run when Redis wakes up
             self.releases.later("check", release)
             raise
-        if taken.outcome is not TakeOutcome.OK:  # not judged: not a failure of this source
-            await not_a_failure()
+        # Not judged (missing, either budget): the script took no slot of the source's.
+        if taken.outcome is TakeOutcome.SOURCE_BUDGET:
+            CHECKS.labels("rate_limited").inc()
+            RATE_LIMITED.labels("source_check_limit").inc()
+            raise RateLimited(
+                "Too many failed checks for this number from this end user.",
+                limit="source_check_limit",
+                retry_after_s=math.ceil(taken.wait_ms / 1000),
+            )
         if taken.outcome is TakeOutcome.MISSING:
             CHECKS.labels("not_found").inc()
             raise NotFound("No pending verification for this number or id.")
@@ -143,12 +149,11 @@ class CheckFlow:
                 token=token,
                 attempts_left=taken.attempts_left,
                 app=client,
+                source=source,  # only a wrong code is a failure: any other answer gives its slot back
             )
         except BaseException:  # the answer is a 503: whatever the finish did when it lands is given back
             self.releases.later("check", release)
             raise
-        if result not in (FinishOutcome.WRONG, FinishOutcome.DEAD):  # only a wrong code is a failure
-            await not_a_failure()
         CHECKS.labels(result).inc()
         structlog.contextvars.bind_contextvars(outcome=result)
         if result in _FINISHED:
@@ -164,32 +169,6 @@ class CheckFlow:
                 id=taken.id, to=e164, status=Status.MAX_ATTEMPTS_REACHED, valid=False, attempts_left=left
             )
         raise NotFound("No pending verification for this number or id.")
-
-    async def _take_source(self, e164: str, source: str, token: str, live: LiveSettings) -> int:
-        """The number's window limit for this check (unlimited for a source with an allowance)."""
-        if self.sources is None or not source:
-            return live.check_limit.count
-        took = await self.sources.take(
-            e164,
-            source,
-            limit=live.source_check_limit.count,
-            window_ms=live.source_check_limit.window_seconds * 1000,
-            token=token,
-            allowance_ms=live.check_limit.window_seconds * 1000,
-        )
-        if took.outcome is SourceOutcome.BUDGET:
-            CHECKS.labels("rate_limited").inc()
-            RATE_LIMITED.labels("source_check_limit").inc()
-            raise RateLimited(
-                "Too many failed checks for this number from this end user.",
-                limit="source_check_limit",
-                retry_after_s=math.ceil(took.wait_ms / 1000),
-            )
-        return UNLIMITED if took.allowance else live.check_limit.count
-
-    async def _give_back(self, e164: str, source: str, token: str) -> None:
-        if self.sources is not None and source:
-            await self.sources.give_back(e164, source, token)
 
     async def _vendor_check(self, phone: Phone, provider: str, code: str, reference: str) -> CheckVerdict:
         outcome = await self.dispatcher.check(provider, phone.msisdn, code, reference=reference)

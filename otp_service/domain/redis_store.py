@@ -94,7 +94,6 @@ class Scripts:
     idem_begin: AsyncScript
     idem_abort: AsyncScript
     settings_cas: AsyncScript
-    take_source: AsyncScript
     signin_attempt: AsyncScript
     budget_charge: AsyncScript
     budget_refund: AsyncScript

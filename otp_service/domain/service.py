@@ -12,7 +12,6 @@ import structlog
 from providers import DeliveryStatus, DeliveryUpdate, Providers
 
 from .app_settings import AppSettings
-from .check_sources import CheckSources
 from .checking import CheckFlow
 from .codes import CodeHasher
 from .delivery_refresh import DeliveryRefresh
@@ -47,7 +46,7 @@ class OtpService(SendFlow, CheckFlow):
         webotp_host: str | None = None,
         test_numbers_allowed: bool = False,
         apps: AppSettings | None = None,
-        sources: CheckSources | None = None,
+        check_sources: bool = False,
         refresh_after_s: float = 0.0,
         fraud: FraudGuard | None = None,
         events: EventSink | None = None,
@@ -64,7 +63,7 @@ class OtpService(SendFlow, CheckFlow):
         self.webotp_host = webotp_host
         self.test_numbers_allowed = test_numbers_allowed
         self.apps = apps
-        self.sources = sources
+        self.check_sources = check_sources
         self.refresh = DeliveryRefresh(store, self.receipts, dispatcher.providers, after_s=refresh_after_s)
         self.fraud = fraud
         self.fallback = WhatsappFallback(

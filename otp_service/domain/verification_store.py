@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from .check_sources import SourceBudget
+from .errors import StoreUnavailable
 from .models import Verification
 from .redis_store import TOKEN_TTL_MS, RedisStore, as_text
 
@@ -30,6 +32,7 @@ class TakeOutcome(enum.StrEnum):
     OK = "ok"  # one attempt spent
     MISSING = "missing"  # no live verification (or not the one asked for), or a released token
     BUDGET = "budget"  # the number's failed-check window is full: nothing spent
+    SOURCE_BUDGET = "source_budget"  # the end user's own window is full: nothing spent
 
 
 class CheckVerdict(enum.StrEnum):
@@ -149,13 +152,28 @@ class VerificationStore:
 
     # -- checking -----------------------------------------------------------------------------
     async def take_attempt(
-        self, phone: str, *, expected_id: str, limit: int, window_ms: int, token: str, app: str = ""
+        self,
+        phone: str,
+        *,
+        expected_id: str,
+        limit: int,
+        window_ms: int,
+        token: str,
+        app: str = "",
+        source: SourceBudget | None = None,
     ) -> Taken:
-        """Charge one attempt and a failed-check slot under ``token``; ``code_length`` in the answer
-        is the stored code's, for the caller to judge a code of another length as wrong."""
+        """Charge one attempt and a failed-check slot under ``token`` (and the end user's failure
+        slot, with ``source``: ``check_sources.py``) in one round trip; ``code_length`` in the answer
+        is the stored code's, for the caller to judge a code of another length as wrong. Raises
+        :class:`StoreUnavailable` when a source's check was given up already (its release landed first)."""
         keys = [self._keys.current(phone, app), self._keys.fails(phone), self._keys.token(phone, token)]
-        args = [expected_id, limit, window_ms, token, self._keys.record(phone, ""), TOKEN_TTL_MS]
+        args: list[str | int] = [expected_id, limit, window_ms, token, self._keys.record(phone, ""), TOKEN_TTL_MS]
+        if source is not None:
+            keys.append(self._keys.source_fails(phone, source.source))
+            args += [source.limit, source.window_ms]
         res = await self._store.script(self._scripts.take_attempt, keys, args)
+        if as_text(res[0]) == "released":
+            raise StoreUnavailable("This check was given up already.")
         outcome = TakeOutcome(as_text(res[0]))
         if outcome is TakeOutcome.OK:
             return Taken(
@@ -169,16 +187,28 @@ class VerificationStore:
                 code_hash=as_text(res[7]),
                 code_length=int(res[8]),
             )
-        if outcome is TakeOutcome.BUDGET:
+        if outcome in (TakeOutcome.BUDGET, TakeOutcome.SOURCE_BUDGET):
             return Taken(outcome, wait_ms=int(res[1]))
         return Taken(outcome)
 
     async def finish_check(
-        self, phone: str, vid: str, *, gen: str, outcome: CheckVerdict, token: str, attempts_left: int, app: str = ""
+        self,
+        phone: str,
+        vid: str,
+        *,
+        gen: str,
+        outcome: CheckVerdict,
+        token: str,
+        attempts_left: int,
+        app: str = "",
+        source: str = "",
     ) -> tuple[FinishOutcome, int]:
-        """``attempts_left`` is what :meth:`take_attempt` left after charging this check."""
+        """``attempts_left`` is what :meth:`take_attempt` left after charging this check. A check that
+        is no failure (any answer but wrong or dead) gives back ``source``'s failure slot in the same call."""
         k = self._keys
         keys = [k.current(phone, app), k.fails(phone), k.record(phone, vid), k.token(phone, token)]
+        if source:
+            keys.append(k.source_fails(phone, source))
         args = [vid, gen, str(outcome), token, RETAIN_MS, attempts_left]
         res = await self._store.script(self._scripts.finish_check, keys, args)
         return FinishOutcome(as_text(res[0])), int(res[1]) if len(res) > 1 else 0
@@ -186,7 +216,7 @@ class VerificationStore:
     async def release_check(self, phone: str, token: str, *, source: str = "") -> None:
         """Give back what the check with ``token`` was charged, whenever its charge runs (before,
         after or never); running it again gives back nothing more. ``source``: the end user whose
-        failure budget ``take_source`` charged under the same token (``check_sources.py``)."""
+        failure budget the same charge took (``check_sources.py``)."""
         keys = [self._keys.token(phone, token), self._keys.fails(phone)]
         if source:
             keys.append(self._keys.source_fails(phone, source))

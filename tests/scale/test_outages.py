@@ -255,8 +255,9 @@ async def test_a_guess_costs_at_most_one_attempt_when_redis_stalls_just_past_the
             return bool(status["attempts_left"] == expected)
 
         await poll_until(f"attempts_left {expected}", settled, timeout_s=10)
-        # The stall may have caught the end user's charge (take_source) before the attempt's: the
-        # give-back then runs in the background; it must finish, and change nothing, before the app stops.
+        # The stall may have caught the check's charge (the end user's slot with the attempt) or its
+        # settlement: the give-back then runs in the background; it must finish, and change nothing,
+        # before the app stops.
         releases = client.app.state.otp_service.releases  # the app runs on the test client's own loop
 
         async def given_back() -> bool:

@@ -1,7 +1,7 @@
--- release_check: give back what take_attempt charged under a token (the failed-check slot and, if
--- the same send is still pending, the attempt) and what take_source charged under it (the end
--- user's failure slot, when KEYS[3] is given), whenever it runs: before the charges arrive (they
--- then take nothing), after them, or after the check finished; twice gives back once.
+-- release_check: give back what take_attempt charged under a token (the failed-check slot, the end
+-- user's failure slot when KEYS[3] is given and, if the same send is still pending, the attempt),
+-- whenever it runs: before the charge arrives (it then takes nothing), after it, or after the check
+-- finished; twice gives back once.
 -- KEYS: token marker, fails, [source_fails]
 -- ARGV: token, record_prefix, token_ttl_ms
 -- Returns: 1 when something was given back, else 0
