@@ -46,8 +46,7 @@ def number_type(phone: Phone) -> NumberType:
     """The number's type; every number of a non-geographic range is ``non_geographic``, whatever else."""
     if phone.region == _NON_GEOGRAPHIC:
         return NumberType.NON_GEOGRAPHIC
-    parsed = phonenumbers.parse(phone.e164, None)
-    return _TYPES.get(phonenumbers.number_type(parsed), NumberType.UNKNOWN)
+    return _TYPES.get(phonenumbers.number_type(phone.number), NumberType.UNKNOWN)
 
 
 def check_number(phone: Phone, allowed: list[NumberType], blocked_prefixes: list[str]) -> NumberType:
