@@ -124,3 +124,26 @@ async def test_no_number_id_or_code_reaches_any_label(client: Client, vendors: V
         assert not any(needle in v for v in label_values), needle
     paths = {dict(labels).get("path") for name, labels in samples if name == "otp_http_requests_total"}
     assert "/v1/verifications/{verification_id}" in paths  # the route template, never the id
+
+
+async def test_a_request_is_in_progress_only_while_it_runs_and_is_timed_once(client: Client) -> None:
+    """The per-process cache of label children (``api/http_metrics.py``) must move the same series as
+    Litestar's own middleware: in progress back to zero, one count and one duration per request."""
+    labels = {"path": "/v1/verifications/{verification_id}", "method": "GET"}
+
+    async def status_read() -> None:
+        assert (await client.get("/v1/verifications/vf_" + "0" * 32, headers=CLIENT)).status_code == 404
+
+    _, before = await scrape(client)
+    for _ in range(3):
+        await status_read()
+    _, after = await scrape(client)
+
+    def grew(name: str, **more: str) -> float:
+        return value(after, name, **labels, **more) - value(before, name, **labels, **more)
+
+    assert grew("otp_http_requests_total", status_code="404") == 3
+    assert grew("otp_http_request_duration_seconds_count", status_code="404") == 3
+    assert grew("otp_http_request_duration_seconds_sum", status_code="404") > 0
+    assert value(after, "otp_http_requests_in_progress", **labels) == 0
+    assert grew("otp_http_requests_error_total") == 0
