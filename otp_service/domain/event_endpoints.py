@@ -1,7 +1,8 @@
 """Each app's event endpoints: where its events go, which types, and the secret that signs them.
 
-Stored on the events slot (``otp:{events}:endpoints``, id -> JSON, and ``otp:{events}:app:<app>``,
-the app's ids) so that the fan-out script reads them next to the stream. The signing secret
+Stored on the events slot (``otp:{events}:endpoints``, id -> JSON, ``otp:{events}:app:<app>``, the
+app's ids, and ``otp:{events}:apps``, each app that has any and since when: ``event_presence.py``)
+so that the fan-out script reads them next to the stream. The signing secret
 (``whsec_`` + base64 of 32 random bytes, the Standard Webhooks form) is kept as is, because it must
 sign; it is returned once, when it is made (creation, rotation), and never again: listings show a
 hint of its last characters. A rotation keeps the previous secret signing too until the grace period
