@@ -48,6 +48,7 @@ from .domain.conversion import Conversion
 from .domain.dispatcher import Dispatcher
 from .domain.event_delivery import RetrySchedule
 from .domain.event_endpoints import EndpointBook
+from .domain.event_presence import EndpointPresence
 from .domain.event_store import EventStore
 from .domain.event_worker import EventWorker, WorkerConfig
 from .domain.events import EventSink
@@ -83,7 +84,9 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def _event_worker(settings: Settings, store: EventStore, endpoints: EndpointBook) -> EventWorker | None:
+def _event_worker(
+    settings: Settings, store: EventStore, endpoints: EndpointBook, presence: EndpointPresence | None
+) -> EventWorker | None:
     """This replica's outbound events worker, started now (None: OTP_EVENTS_WORKER=off)."""
     if not settings.events_worker:
         return None
@@ -94,7 +97,7 @@ def _event_worker(settings: Settings, store: EventStore, endpoints: EndpointBook
         claim_after_s=settings.events_claim_after_s,
         poll_s=settings.events_poll_s,
     )
-    worker = EventWorker(store, endpoints, config)
+    worker = EventWorker(store, endpoints, config, presence)
     worker.start()
     return worker
 
@@ -166,7 +169,14 @@ def create_app(
         lock_ms = int(sum(v.timeout_s for v in settings.vendors.values()) * 1000) + 5000
         app.state.app_settings = apps = AppSettings(redis_store, live, max_age_s=settings.settings_cache_s)
         limiter = SendLimiter(LimitWindows(redis_store), lock_ms=lock_ms)
-        events = EventSink(redis_store)
+        # Which apps have event endpoints, read as often as the live settings (OTP_SETTINGS_CACHE_S=0: not
+        # cached, so every publish goes to Redis as it is, instead of a read before each one).
+        presence = (
+            EndpointPresence(redis_store, max_age_s=settings.settings_cache_s)
+            if settings.settings_cache_s > 0
+            else None
+        )
+        events = EventSink(redis_store, presence=presence)
         app.state.fraud = fraud = FraudGuard(
             Budgets(redis_store),
             Conversion(redis_store),
@@ -190,9 +200,9 @@ def create_app(
             fraud=fraud,
             events=events,
         )
-        app.state.event_endpoints = EndpointBook(redis_store)
+        app.state.event_endpoints = EndpointBook(redis_store, presence=presence)
         app.state.event_store = EventStore(redis_store)
-        worker = _event_worker(settings, app.state.event_store, app.state.event_endpoints)
+        worker = _event_worker(settings, app.state.event_store, app.state.event_endpoints, presence)
         app.state.operations = Operations(live, redis_store)
         # The admin console's (otp_service.console): sessions, sign-in limit, provider health, previews.
         app.state.admin_sessions = AdminSessions(redis_store)

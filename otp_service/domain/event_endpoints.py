@@ -1,7 +1,8 @@
 """Each app's event endpoints: where its events go, which types, and the secret that signs them.
 
-Stored on the events slot (``otp:{events}:endpoints``, id -> JSON, and ``otp:{events}:app:<app>``,
-the app's ids) so that the fan-out script reads them next to the stream. The signing secret
+Stored on the events slot (``otp:{events}:endpoints``, id -> JSON, ``otp:{events}:app:<app>``, the
+app's ids, and ``otp:{events}:apps``, each app that has any and since when: ``event_presence.py``)
+so that the fan-out script reads them next to the stream. The signing secret
 (``whsec_`` + base64 of 32 random bytes, the Standard Webhooks form) is kept as is, because it must
 sign; it is returned once, when it is made (creation, rotation), and never again: listings show a
 hint of its last characters. A rotation keeps the previous secret signing too until the grace period
@@ -23,6 +24,7 @@ import httpx
 import msgspec
 
 from .errors import NotFound, ValidationFailed
+from .event_presence import EndpointPresence
 from .events import EventType
 from .redis_store import RedisStore, as_text
 
@@ -76,9 +78,14 @@ def checked_url(url: str) -> str:
 
 
 class EndpointBook:
-    def __init__(self, store: RedisStore) -> None:
+    """``presence``: this process's view of which apps have endpoints, read again at once after a
+    creation or deletion here (other replicas see it within their cache period)."""
+
+    def __init__(self, store: RedisStore, *, presence: EndpointPresence | None = None) -> None:
         self._store = store
         self._all = store.keys.events("endpoints")
+        self._apps = store.keys.events("apps")
+        self._presence = presence
 
     def _app_key(self, app: str) -> str:
         return self._store.keys.events(f"app:{app}")
@@ -111,9 +118,11 @@ class EndpointBook:
             secret=new_secret(),
             created_ms=_now_ms(),
         )
-        await self._save(endpoint)
-        key = self._app_key(app)
-        await self._store.run(lambda: self._store.redis.sadd(key, endpoint.id))
+        keys = [self._all, self._app_key(app), self._apps]
+        await self._store.script(
+            self._store.scripts.endpoint_add, keys, [endpoint.id, msgspec.json.encode(endpoint), app]
+        )
+        await self._changed()
         return endpoint
 
     async def update(
@@ -146,9 +155,13 @@ class EndpointBook:
 
     async def delete(self, app: str, endpoint_id: str) -> None:
         await self.of_app(app, endpoint_id)
-        key = self._app_key(app)
-        await self._store.run(lambda: self._store.redis.srem(key, endpoint_id))
-        await self._store.run(lambda: self._store.redis.hdel(self._all, endpoint_id))
+        keys = [self._all, self._app_key(app), self._apps]
+        await self._store.script(self._store.scripts.endpoint_remove, keys, [endpoint_id, app])
+        await self._changed()
+
+    async def _changed(self) -> None:
+        if self._presence is not None:
+            await self._presence.refresh()
 
     async def _save(self, endpoint: Endpoint) -> None:
         raw = msgspec.json.encode(endpoint)

@@ -10,7 +10,9 @@ Every key is on the events slot (``Keys.events``), so each script below runs on 
   earlier one that is still retrying. ``due`` schedules the queues (score: when the head may be tried),
   ``leases`` says which worker holds a head (a worker that dies holding one only delays it until the
   lease runs out), ``attempts`` counts the head's failed attempts.
-* ``deadlines`` / ``expiring``: when each verification expires, and its ``expired`` event's data.
+* ``deadlines`` / ``expiring``: when each verification expires, and its ``expired`` event's data
+  (and when that deadline was set: ``apps`` holds when each app's endpoints last went from none to
+  some, and a deadline set before that is dropped, ``event_presence.py``).
 * ``dead:<app>``: the deliveries that failed for the whole retry period, newest first, until replayed.
 """
 
@@ -113,7 +115,8 @@ class EventStore:
 
     async def sweep(self, *, grace_ms: int, count: int = 100) -> int:
         keys = [self._store.keys.events("deadlines"), self._store.keys.events("expiring"), self.stream]
-        args = [grace_ms, count, str(EventType.EXPIRED)]
+        keys.append(self._store.keys.events("apps"))
+        args = [grace_ms, count, str(EventType.EXPIRED), self._store.keys.events("app:")]
         return int(await self._store.script(self._store.scripts.event_sweep, keys, args))
 
     async def claim(self, consumer: str, *, idle_ms: int, count: int) -> list[StreamEntry]:

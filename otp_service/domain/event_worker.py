@@ -1,11 +1,12 @@
 """The background worker that delivers outbound events; every replica runs one (unless turned off).
 
-Each round it (1) emits ``expired`` for the verifications whose deadline passed (``event_sweep.lua``:
-whichever replica pops a deadline emits it, once), (2) claims the stream entries that a dead consumer
-read and never fanned out, reads new ones and fans each out to its endpoints' queues, and (3) leases
-due queue heads and posts them in background tasks, at most ``concurrency`` at a time. Nothing here
-runs inside a request: a slow or dead receiver holds one of these tasks for at most ``timeout_s`` and
-never a send or a check.
+Each round it (0) reads this process's view of which apps have endpoints again when it is old
+(``event_presence.py``: so the publishes seldom have to), (1) emits ``expired`` for the
+verifications whose deadline passed (``event_sweep.lua``: whichever replica pops a deadline emits
+it, once), (2) claims the stream entries that a dead consumer read and never fanned out, reads new
+ones and fans each out to its endpoints' queues, and (3) leases due queue heads and posts them in
+background tasks, at most ``concurrency`` at a time. Nothing here runs inside a request: a slow or
+dead receiver holds one of these tasks for at most ``timeout_s`` and never a send or a check.
 
 Delivery is at least once: a worker that dies between a receiver's 2xx and settling the delivery
 leaves its lease to run out, and another worker posts the same ``webhook-id`` again.
@@ -28,6 +29,7 @@ from ..metrics import EVENTS_BACKLOG, EVENTS_DEAD_LETTERS, EVENTS_DELIVERED
 from .errors import StoreUnavailable
 from .event_delivery import RetrySchedule, attempt
 from .event_endpoints import EndpointBook
+from .event_presence import EndpointPresence
 from .event_store import DeadLetter, EventStore, Lease, StreamEntry
 
 __all__ = ("EventWorker", "WorkerConfig")
@@ -52,8 +54,11 @@ class WorkerConfig:
 
 
 class EventWorker:
-    def __init__(self, store: EventStore, endpoints: EndpointBook, config: WorkerConfig) -> None:
+    def __init__(
+        self, store: EventStore, endpoints: EndpointBook, config: WorkerConfig, presence: EndpointPresence | None = None
+    ) -> None:
         self.store = store
+        self.presence = presence  # kept fresh here, so that requests seldom read it themselves
         self.endpoints = endpoints
         self.config = config
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -84,6 +89,8 @@ class EventWorker:
     async def round(self) -> bool:
         """One round of sweep, intake and leasing; True when there was work (the next comes at once)."""
         config = self.config
+        if self.presence is not None:
+            await self.presence.keep_fresh()
         work = await self.store.sweep(grace_ms=int(config.expiry_grace_s * 1000)) > 0
         if not self._group_ready:
             self._group_ready = await self.store.ensure_group()

@@ -10,6 +10,12 @@ send records the verification's deadline on the events slot, and ``event_sweep.l
 deadline into the stream in the same script, so exactly one replica emits it. Approval, exhaustion
 and cancellation clear the deadline in their own publish call.
 
+An app without an endpoint (most) costs no call at all: the sink asks ``EndpointPresence``, this
+process's view of which apps have endpoints, read at most once per ``OTP_SETTINGS_CACHE_S``. So an
+endpoint receives the events that happen after it exists, within that period (1 s at most) when it
+was created through another replica; ``event_presence.py`` says how a skipped approval still never
+lets a later endpoint hear ``expired`` for it.
+
 A publish that fails (Redis unavailable) is logged and counted, never raised: the request's answer
 is about the verification, which did change.
 
@@ -19,7 +25,10 @@ never a code, a hash or a secret.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import enum
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +37,7 @@ import structlog
 
 from ..metrics import EVENTS_PUBLISHED
 from .errors import StoreUnavailable
+from .event_presence import ALL_APPS, EndpointPresence, View
 from .models import Verification
 from .phone import mask, parse_phone
 from .redis_store import RedisStore
@@ -37,7 +47,8 @@ __all__ = ("ALL_APPS", "EventSink", "EventType")
 
 log = structlog.get_logger("otp.events")
 
-ALL_APPS = "*"  # an event for every app with an endpoint (the fraud guard's prefix holds are global)
+MAX_SKIPPED = 10_000  # finishes skipped since the last read of the view (bounded while reads fail)
+SKEW_SLACK_MS = 50  # a finish this close before an endpoint's creation is published too (clock error)
 
 
 class EventType(enum.StrEnum):
@@ -66,11 +77,31 @@ def _base(vid: str, e164: str, app: str) -> dict[str, Any]:
     return {"id": vid, "app": app, "to": mask(e164), "country": _country(e164)}
 
 
-class EventSink:
-    """Publishes events for the use cases; a sink without a store (``EventSink()``) publishes nothing."""
+Events = Sequence[tuple[EventType, str, Mapping[str, Any]]]
+Deadline = tuple[str, str, int, Mapping[str, Any]]
 
-    def __init__(self, store: RedisStore | None = None) -> None:
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Skipped:
+    """A publish that would have cleared a deadline, skipped on a view without the app's endpoints."""
+
+    at: float  # time.monotonic()
+    wall_ms: float
+    app: str
+    events: Events
+    deadline: Deadline
+
+
+class EventSink:
+    """Publishes events for the use cases; a sink without a store (``EventSink()``) publishes nothing,
+    one without ``presence`` publishes every event (the script drops those of apps without endpoints)."""
+
+    def __init__(self, store: RedisStore | None = None, *, presence: EndpointPresence | None = None) -> None:
         self._store = store
+        self._presence = presence
+        self._skipped: collections.deque[_Skipped] = collections.deque(maxlen=MAX_SKIPPED)
+        if presence is not None:
+            presence.on_read(self._caught_up)
 
     async def publish(self, app: str, type: EventType, data: Mapping[str, Any], *, subject: str | None = None) -> None:
         """One event for ``app`` (``ALL_APPS``: every app with an endpoint). Events of one ``subject``
@@ -118,16 +149,27 @@ class EventSink:
             "channel": v.channel,
         }
 
-    async def _publish(
-        self,
-        app: str,
-        events: Sequence[tuple[EventType, str, Mapping[str, Any]]],
-        *,
-        deadline: tuple[str, str, int, Mapping[str, Any]] = ("", "", 0, {}),
-    ) -> None:
-        store = self._store
-        if store is None:
+    async def _publish(self, app: str, events: Events, *, deadline: Deadline = ("", "", 0, {})) -> None:
+        if self._store is None:
             return
+        if self._presence is not None and not await self._presence.has_endpoints(app):
+            if deadline[0] == "clear":
+                self._skipped.append(_Skipped(time.monotonic(), time.time() * 1000, app, events, deadline))
+            return
+        await self._send(self._store, app, events, deadline)
+
+    async def _caught_up(self, view: View) -> None:
+        """After a read of the view: the finishes skipped before it whose app had endpoints by then
+        are published now (another replica may have set their deadline, see ``event_presence.py``)."""
+        store = self._store
+        while self._skipped and self._skipped[0].at < view.started:
+            skipped = self._skipped.popleft()
+            epoch = view.apps.get(skipped.app)
+            if store is not None and epoch is not None and skipped.wall_ms + view.offset_ms >= epoch - SKEW_SLACK_MS:
+                await self._send(store, skipped.app, skipped.events, skipped.deadline)
+
+    @staticmethod
+    async def _send(store: RedisStore, app: str, events: Events, deadline: Deadline) -> None:
         keys = store.keys
         endpoints = keys.events("endpoints") if app == ALL_APPS else keys.events(f"app:{app}")
         action, vid, deadline_ms, expired = deadline

@@ -18,7 +18,7 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   records (``budgets.py``); ``otp:{guard}:*`` the conversion guard's bucketed counts per prefix and
   country, its holds and indexes (``conversion.py``). One slot each: one script charges every budget
   of a send, and one judges a send, all or nothing. ``otp:{events}:*`` holds the outbound events (``event_store.py``):
-  the stream, the delivery queues, the expiry deadlines, the endpoints and the dead letters.
+  the stream, the delivery queues, the expiry deadlines, the endpoints (and which apps have any), the dead letters.
 
 Charges are token-based and can be given back safely at any time. Every request draws a random token;
 the script that charges a window slot or an attempt records it, and the script that gives it back
@@ -109,6 +109,9 @@ class Scripts:
     event_lease: AsyncScript
     event_settle: AsyncScript
     event_replay: AsyncScript
+    event_presence: AsyncScript
+    endpoint_add: AsyncScript
+    endpoint_remove: AsyncScript
     fallback_arm: AsyncScript
     fallback_sweep: AsyncScript
     fallback_claim: AsyncScript

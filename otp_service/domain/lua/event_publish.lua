@@ -3,6 +3,7 @@
 -- ARGV: app, deadline ("set" | "clear" | ""), verification id, deadline ms, expired event data,
 --       then (type, subject, data) for each event
 -- Returns: how many events were added (0 when the app has no endpoint: nobody would receive them)
+-- uses: now
 local app, action, vid = ARGV[1], ARGV[2], ARGV[3]
 if action == 'clear' then
   redis.call('ZREM', KEYS[3], vid)
@@ -10,8 +11,9 @@ if action == 'clear' then
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 if action == 'set' then
+  -- `set`: when, so that the sweep can drop a deadline older than the app's current endpoints
   redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), vid)
-  redis.call('HSET', KEYS[4], vid, cjson.encode({app = app, data = ARGV[5]}))
+  redis.call('HSET', KEYS[4], vid, cjson.encode({app = app, data = ARGV[5], set = now}))
 end
 local added = 0
 for i = 6, #ARGV, 3 do
