@@ -248,10 +248,11 @@ class RedisStore:
         # make several (the cluster client re-reads the topology from every node after a timeout, and
         # requests queue behind its lock while it does): without this, a stalled Redis stacks them.
         self.deadline_s = deadline_s
-        # Only the cluster client needs its calls detached (see _within_deadline). The single-server
-        # client, cancelled at the deadline, just drops its connection, so its calls run inline: a
-        # task and asyncio.wait per call were 10 % of a check's CPU (issue 14).
-        self._detach = isinstance(redis, RedisCluster)
+        # redis-py's single-server client, cancelled at the deadline, drops its connection at once
+        # (disconnect without waiting), so its calls run inline: a task and asyncio.wait per call
+        # cost more than the call itself (issue 14). Any other client (the cluster client) runs each
+        # call detached, see _within_deadline.
+        self._detach = not isinstance(redis, Redis)
         self._abandoned: set[asyncio.Future[Any]] = set()  # timed-out calls still cleaning up
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
