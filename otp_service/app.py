@@ -69,7 +69,7 @@ from .domain.verification_store import VerificationStore
 from .domain.windows import LimitWindows
 from .http_client import make_http_client
 from .logging import configure_logging
-from .redis_client import make_redis
+from .redis_client import call_deadline_s, make_redis
 from .settings import Settings, load_settings
 from .tracing import tracing_for
 
@@ -153,7 +153,7 @@ def create_app(
         providers = build_providers(specs, settings.vendors, http)
         ranges = {name: verifier.code_length_range for name, verifier in providers.verifiers.items()}
         ctx = PolicyContext(available_providers=frozenset(providers.names()), code_length_ranges=ranges)
-        redis_store = RedisStore(client, deadline_s=2 * settings.redis_timeout_s)
+        redis_store = RedisStore(client, deadline_s=call_deadline_s(client, settings.redis_timeout_s))
         live = LiveSettingsSource(
             SettingsStore(redis_store),
             settings.live_baseline or default_settings(settings.providers),

@@ -15,7 +15,7 @@ from redis.backoff import ExponentialBackoff
 
 from .domain.redis_store import AnyRedis
 
-__all__ = ("make_redis",)
+__all__ = ("call_deadline_s", "make_redis")
 
 
 class _Cluster(RedisCluster):
@@ -41,10 +41,21 @@ def make_redis(url: str, *, timeout_s: float) -> AnyRedis:
             socket_connect_timeout=timeout_s,
             retry=retry,
         )
+    # No socket timeout on the single-server client: the store bounds each call as a whole (see
+    # call_deadline_s), and redis-py runs every command's write in a task of its own under
+    # asyncio.wait_for when a socket timeout is set, plus a timeout around each read: both per call,
+    # about a tenth of a check's CPU (issue 14). Connecting keeps its own timeout.
     return Redis.from_url(
         url,
-        socket_timeout=timeout_s,
+        socket_timeout=None,
         socket_connect_timeout=timeout_s,
         retry=retry,
         health_check_interval=30,
     )
+
+
+def call_deadline_s(client: AnyRedis, timeout_s: float) -> float:
+    """How long one store call may take in all before it answers 503: ``OTP_REDIS_TIMEOUT_S`` on a
+    single server; twice that on a cluster, whose client may wait on a socket more than once in one
+    call (it re-reads the topology after a timeout)."""
+    return 2 * timeout_s if isinstance(client, RedisCluster) else timeout_s

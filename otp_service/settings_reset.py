@@ -14,7 +14,7 @@ from .domain.live import LiveSettingsSource
 from .domain.policy import PolicyContext, SettingsPatch, default_settings
 from .domain.redis_store import RedisStore
 from .domain.settings_store import SettingsStore
-from .redis_client import make_redis
+from .redis_client import call_deadline_s, make_redis
 from .settings import Settings
 
 __all__ = ("reset",)
@@ -32,7 +32,7 @@ async def reset(settings: Settings) -> int:
     assert settings.redis_url is not None
     client = make_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
     try:
-        store = RedisStore(client, deadline_s=2 * settings.redis_timeout_s)
+        store = RedisStore(client, deadline_s=call_deadline_s(client, settings.redis_timeout_s))
         # The baseline was checked against the configured providers when the settings were loaded.
         ctx = PolicyContext(available_providers=frozenset(settings.vendors) | frozenset(settings.providers))
         live = LiveSettingsSource(
