@@ -1,5 +1,8 @@
 """Send budgets: SMS (and money) per UTC hour and day, globally, per country, per app and per app and
-country, charged all at once by one script (``lua/budget_charge.lua``) and given back by token.
+country, charged all at once by one script and given back by token. A new send is charged by the same
+script that has the conversion guard judge it (``lua/fraud_admit.lua``, :meth:`Budgets.admit`): one
+round trip admits it; a second message of a send admitted already is charged alone
+(``lua/budget_charge.lua``). Both are made of ``lua/shared/budget.lua``.
 
 Each budget is named for the setting it comes from (``sms_budget.per_hour``,
 ``country_limits.GB.per_day``, ``app_sms_budget.spend_per_day``, ...): the name is what a 429's
@@ -9,8 +12,9 @@ the time to the window's end. Countries not listed in ``country_limits`` each ge
 with the ``default`` entry's bounds. Money budgets charge the country's price (``prices``, else the
 ``default`` price); a send with no price costs nothing against them.
 
-A charge that is given back (the send failed, or the conversion guard refused it) is removed from the
-window it was charged in, before or after the charge lands (``redis_store``'s token rule).
+A charge that is given back (the send failed, or the conversion guard refused it: then inside the
+admission script) is removed from the window it was charged in, before or after the charge lands
+(``redis_store``'s token rule).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import math
 import msgspec
 
 from ..metrics import BUDGET_SPENT, RATE_LIMITED
+from .conversion import OK, GuardVerdict, Judgement, verdict_of
 from .errors import RateLimited, StoreUnavailable
 from .fraud_policy import Budget
 from .policy import LiveSettings
-from .redis_store import TOKEN_TTL_MS, RedisStore, as_text
+from .redis_store import TOKEN_TTL_MS, Keys, RedisStore, as_text
 
 __all__ = ("BudgetLine", "BudgetUse", "Budgets", "budget_lines")
 
@@ -86,6 +91,20 @@ def budget_lines(shared: LiveSettings, own: LiveSettings, *, app: str, country: 
     ]
 
 
+def _charge_parts(keys: Keys, lines: list[BudgetLine]) -> tuple[list[str], list[object]]:
+    """The budgets' counters (the scripts' last keys) and their limit, amount and window (last ARGV)."""
+    args: list[object] = []
+    for line in lines:
+        args += [repr(line.limit), repr(line.amount), line.window_ms]
+    return [keys.budget(line.key) for line in lines], args
+
+
+def _spent(line: BudgetLine, wait_ms: int) -> RateLimited:
+    RATE_LIMITED.labels(line.metric).inc()
+    BUDGET_SPENT.labels(line.metric, line.country or "all").inc()
+    return RateLimited("This send budget is used up for now.", limit=line.name, retry_after_s=math.ceil(wait_ms / 1000))
+
+
 class Budgets:
     def __init__(self, store: RedisStore) -> None:
         self._store = store
@@ -96,22 +115,35 @@ class Budgets:
         if not lines:
             return
         k = self._keys
-        keys = [k.budget_token(token), k.budget_index, *(k.budget(line.key) for line in lines)]
-        args: list[object] = [TOKEN_TTL_MS]
-        for line in lines:
-            args += [repr(line.limit), repr(line.amount), line.window_ms]
-        res = await self._store.script(self._store.scripts.budget_charge, keys, args)
+        counters, limits = _charge_parts(k, lines)
+        res = await self._store.script(
+            self._store.scripts.budget_charge,
+            [k.budget_token(token), k.budget_index, *counters],
+            [TOKEN_TTL_MS, *limits],
+        )
         index = int(res[0])
-        if index == 0:
-            return
         if index < 0:
             raise StoreUnavailable("This send was given up already.")
-        line = lines[index - 1]
-        RATE_LIMITED.labels(line.metric).inc()
-        BUDGET_SPENT.labels(line.metric, line.country or "all").inc()
-        raise RateLimited(
-            "This send budget is used up for now.", limit=line.name, retry_after_s=math.ceil(int(res[1]) / 1000)
-        )
+        if index > 0:
+            raise _spent(lines[index - 1], int(res[1]))
+
+    async def admit(self, lines: list[BudgetLine], token: str, judgement: Judgement) -> GuardVerdict:
+        """Charge all of ``lines`` or none, and then have the guard judge the send: one script. A spent
+        budget raises :class:`RateLimited` (the guard counts the refusal); a send the guard refuses is
+        charged nothing, and its verdict returned."""
+        if not lines and not judgement.enabled:
+            return OK
+        k = self._keys
+        counters, limits = _charge_parts(k, lines)
+        keys = [k.budget_token(token), k.budget_index, *judgement.keys, *counters]
+        args = [TOKEN_TTL_MS, int(judgement.enabled), *judgement.args, *limits]
+        res = await self._store.script(self._store.scripts.fraud_admit, keys, args)
+        answer = as_text(res[0])
+        if answer == "gone":
+            raise StoreUnavailable("This send was given up already.")
+        if answer == "budget":
+            raise _spent(lines[int(res[1]) - 1], int(res[2]))
+        return verdict_of(res)
 
     async def refund(self, token: str) -> None:
         await self._store.script(self._store.scripts.budget_refund, [self._keys.budget_token(token)], [TOKEN_TTL_MS])

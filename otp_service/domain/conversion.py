@@ -2,9 +2,10 @@
 
 SMS pumping sends many codes to a few number ranges the attacker is paid for, and never checks them.
 Every send is counted per number prefix (``+`` country code and the first ``prefix_digits`` digits of
-the national number) and per country, in bucketed sliding windows in Redis (``lua/guard_send.lua``,
-one slot for all of them, so every replica sees the same counts); approvals are counted from the check
-path. The rule, its numbers and the stats are explained in the README ("SMS pumping"). A held prefix is
+the national number) and per country, in bucketed sliding windows in Redis (``lua/shared/guard.lua``,
+on the fraud slot with the budgets, so every replica sees the same counts and one script,
+``fraud_admit``, charges a send's budgets and judges it); approvals are counted from the check path.
+The rule, its numbers and the stats are explained in the README ("SMS pumping"). A held prefix is
 refused ``429 limit: conversion_guard`` until its hold ends or an admin releases it.
 
 :class:`GuardObserver` is told of every hold and release (the outbound events may publish them); the
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -23,7 +24,19 @@ from .fraud_policy import ConversionGuard
 from .phone import Phone
 from .redis_store import RedisStore, as_text
 
-__all__ = ("Conversion", "GuardObserver", "GuardStats", "GuardVerdict", "Hold", "NoObserver", "Verdict", "prefix_of")
+__all__ = (
+    "OK",
+    "Conversion",
+    "GuardObserver",
+    "GuardStats",
+    "GuardVerdict",
+    "Hold",
+    "Judgement",
+    "NoObserver",
+    "Verdict",
+    "prefix_of",
+    "verdict_of",
+)
 
 SHORT_BUCKETS = 10  # the short window in 10 buckets: a count is at most a tenth of the window stale
 LONG_BUCKETS = 24  # the baseline in 24 buckets (an hour each by default)
@@ -31,7 +44,7 @@ MAX_STATS = 1000
 
 
 class Verdict(enum.StrEnum):
-    """What ``guard_send.lua`` answered (its return strings, unchanged)."""
+    """What the guard answered (``guard_send`` in ``lua/shared/guard.lua``: its return strings)."""
 
     OK = "ok"
     HELD = "held"  # the prefix was held already
@@ -43,6 +56,18 @@ class GuardVerdict(msgspec.Struct, frozen=True):
     wait_ms: int = 0
     sent: int = 0
     approved: int = 0
+
+
+OK = GuardVerdict(Verdict.OK)
+
+
+class Judgement(msgspec.Struct, frozen=True):
+    """A send for the guard to judge in the admission script (``fraud_admit.lua``): its keys and ARGV
+    in that script's order, and whether the guard is on (off, it still counts a budget's refusal)."""
+
+    keys: list[str]
+    args: list[object]
+    enabled: bool
 
 
 class Hold(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,25 +109,34 @@ def prefix_of(phone: Phone, digits: int) -> str:
     return f"+{phone.msisdn.country_code}{phone.msisdn.national_number[:digits]}"
 
 
+def verdict_of(res: list[Any]) -> GuardVerdict:
+    """The guard's answer, from the script's reply."""
+    verdict = Verdict(as_text(res[0]))
+    if verdict is Verdict.HOLD:
+        return GuardVerdict(verdict, int(res[1]), int(res[2]), int(res[3]))
+    return GuardVerdict(verdict, int(res[1]))
+
+
 def _windows(guard: ConversionGuard) -> list[int]:
     return [guard.window_seconds * 1000, guard.baseline_seconds * 1000, SHORT_BUCKETS, LONG_BUCKETS]
 
 
 class Conversion:
-    """The guard's Redis side; every method is one script on the ``{guard}`` slot."""
+    """The guard's Redis side; every method is one script on the ``{fraud}`` slot (a send is judged in
+    the budgets' admission script, :meth:`Budgets.admit`, from the :class:`Judgement` made here)."""
 
     def __init__(self, store: RedisStore) -> None:
         self._store = store
         self._keys = store.keys
 
-    async def send(self, prefix: str, country: str, guard: ConversionGuard, *, spend: float) -> GuardVerdict:
+    def judgement(self, prefix: str, country: str, guard: ConversionGuard, *, spend: float) -> Judgement:
         k = self._keys
         keys = [
             k.guard_base("p", prefix),
             k.guard_base("c", country),
-            k.guard_hold(prefix),
             k.guard_index("p"),
             k.guard_index("c"),
+            k.guard_hold(prefix),
             k.guard_index("held"),
         ]
         args = [
@@ -115,11 +149,7 @@ class Conversion:
             guard.hold_seconds * 1000,
             repr(spend),
         ]
-        res = await self._store.script(self._store.scripts.guard_send, keys, args)
-        verdict = Verdict(as_text(res[0]))
-        if verdict is Verdict.HOLD:
-            return GuardVerdict(verdict, int(res[1]), int(res[2]), int(res[3]))
-        return GuardVerdict(verdict, int(res[1]))
+        return Judgement(keys, args, guard.enabled)
 
     async def count(self, field: str, prefix: str, country: str, guard: ConversionGuard, amount: float = 1.0) -> None:
         """``a`` an approval, ``r`` a refusal; ``s`` (and ``p``) with a negative amount takes a send back."""

@@ -14,11 +14,12 @@ Keys are hash-tagged so each script touches exactly one Redis Cluster slot:
   the live settings, each app's overrides (``app:<name>``) and their audit log; ``otp:{ready}`` is
   only read, by the readiness probe; ``otp:{fallback}:due`` holds WhatsApp receipt deadlines.
   ``otp:{session:<sha256>}`` is an admin console session and ``otp:{signin}:*`` its sign-in windows.
-* ``otp:{budget}:*`` holds every send budget's counter, their index and the budget charges' token
-  records (``budgets.py``); ``otp:{guard}:*`` the conversion guard's bucketed counts per prefix and
-  country, its holds and indexes (``conversion.py``). One slot each: one script charges every budget
-  of a send, and one judges a send, all or nothing. ``otp:{events}:*`` holds the outbound events (``event_store.py``):
-  the stream, the delivery queues, the expiry deadlines, the endpoints (and which apps have any), the dead letters.
+* ``otp:{fraud}:*`` holds every send budget's counter, their index and the budget charges' token
+  records (``budgets.py``), and the conversion guard's bucketed counts per prefix and country, its
+  holds and indexes (``conversion.py``). One slot for both: one script (``fraud_admit``) charges every
+  budget of a send and has the guard judge it, all or nothing.
+* ``otp:{events}:*`` holds the outbound events (``event_store.py``): the stream, the delivery queues,
+  the expiry deadlines, the endpoints (and which apps have any), the dead letters.
 
 Charges are token-based and can be given back safely at any time. Every request draws a random token;
 the script that charges a window slot or an attempt records it, and the script that gives it back
@@ -33,7 +34,8 @@ events' keys: they live until delivered or dead-lettered, ``event_store.py``).
 
 The scripts are the ``.lua`` files in ``lua/``, one per script, each opening with a comment that names
 its KEYS, ARGV and what it returns. Redis Lua has no ``require``, so what several scripts share (the
-``now`` from ``TIME`` and the sliding-window ``reserve`` function) lives in ``lua/shared/<name>.lua``
+``now`` from ``TIME``, the sliding-window ``reserve`` function, the budgets' charge and the guard's
+verdict) lives in ``lua/shared/<name>.lua``
 and a script asks for it with a header line ``-- uses: now, window``: the loader puts those fragments,
 in that order, in front of the script's text. Each script is registered once per client and held as
 an attribute of :class:`Scripts`.
@@ -95,10 +97,10 @@ class Scripts:
     idem_abort: AsyncScript
     settings_cas: AsyncScript
     signin_attempt: AsyncScript
+    fraud_admit: AsyncScript
     budget_charge: AsyncScript
     budget_refund: AsyncScript
     budget_usage: AsyncScript
-    guard_send: AsyncScript
     guard_count: AsyncScript
     guard_release: AsyncScript
     guard_stats: AsyncScript
@@ -208,28 +210,28 @@ class Keys:
         """Console sign-in attempts from one address (or from all, ``None``), on one slot together."""
         return f"{self.prefix}:{{signin}}:" + (f"ip:{ip}" if ip is not None else "all")
 
-    # -- fraud guard: budgets on the ``{budget}`` slot, the conversion guard on ``{guard}`` ----------
+    # -- fraud guard: the budgets and the conversion guard, together on the ``{fraud}`` slot -----------
     def budget(self, name: str) -> str:
         """One budget's counter (``budgets.py``); ``name`` is the budget's name."""
-        return f"{self.prefix}:{{budget}}:b:{name}"
+        return f"{self.prefix}:{{fraud}}:b:{name}"
 
     def budget_token(self, token: str) -> str:
-        return f"{self.prefix}:{{budget}}:tk:{token}"
+        return f"{self.prefix}:{{fraud}}:tk:{token}"
 
     @property
     def budget_index(self) -> str:
-        return f"{self.prefix}:{{budget}}:index"
+        return f"{self.prefix}:{{fraud}}:budgets"
 
     def guard_base(self, kind: str, member: str = "") -> str:
         """The base of a prefix's (``p``) or country's (``c``) bucket keys; the script appends the bucket."""
-        return f"{self.prefix}:{{guard}}:{kind}:{member}"
+        return f"{self.prefix}:{{fraud}}:{kind}:{member}"
 
     def guard_hold(self, prefix: str) -> str:
-        return f"{self.prefix}:{{guard}}:hold:{prefix}"
+        return f"{self.prefix}:{{fraud}}:hold:{prefix}"
 
     def guard_index(self, kind: str) -> str:
         """Prefixes (``p``), countries (``c``) seen lately, or prefixes held (``held``)."""
-        return f"{self.prefix}:{{guard}}:index:{kind}"
+        return f"{self.prefix}:{{fraud}}:index:{kind}"
 
     def events(self, part: str = "") -> str:
         """The outbound events' keys (``event_store.py``), all on one slot: the scripts that move an

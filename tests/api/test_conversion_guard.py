@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import pytest
+from redis.commands.core import AsyncScript
+from redis.crc import key_slot
+
+from otp_service.domain.redis_store import RedisStore
 from tests.api.helpers import Client, assert_problem, check, patch_settings, send
 from tests.conftest import ADMIN, Vendors
 
@@ -103,3 +109,52 @@ async def test_sends_no_provider_delivered_do_not_count_towards_a_hold(client: C
     assert (await client.get("/v1/admin/holds", headers=ADMIN)).json() == []
     stats = (await client.get("/v1/admin/stats?by=prefix&window=600", headers=ADMIN)).json()
     assert next(r for r in stats["rows"] if r["key"] == PREFIX)["sent"] == 0
+
+
+# Budgets of every kind (SMS and money, shared and the app's own) next to the guard.
+EVERY_BUDGET = {
+    "prices": {"GB": 0.5},
+    "sms_budget": {"per_hour": 100, "spend_per_day": 50.0},
+    "app_sms_budget": {"per_hour": 100},
+}
+
+
+async def _budgets_used(client: Client) -> dict[tuple[str, Any], float]:
+    response = await client.get("/v1/admin/budgets", headers=ADMIN)
+    return {(b["name"], b["app"]): b["used"] for b in response.json()}
+
+
+async def test_a_send_is_admitted_by_one_script_on_the_fraud_slot(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await patch_settings(client, **EVERY_BUDGET)
+    calls: list[list[str]] = []
+    script = RedisStore.script
+
+    async def counted(self: RedisStore, s: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        calls.append(list(keys))
+        return await script(self, s, keys, args)
+
+    monkeypatch.setattr(RedisStore, "script", counted)
+    assert (await send(client, RANGE[0])).status_code == 201
+    monkeypatch.undo()
+    fraud_slot = key_slot(b"fraud")
+    fraud_calls = [keys for keys in calls if any(key_slot(key.encode()) == fraud_slot for key in keys)]
+    assert len(fraud_calls) == 1
+    assert {key_slot(key.encode()) for key in fraud_calls[0]} == {fraud_slot}
+    used = await _budgets_used(client)  # ... which charged every budget and counted the send
+    assert used[("sms_budget.per_hour", None)] == 1 and used[("sms_budget.spend_per_day", None)] == 0.5
+    assert used[("country_limits.GB.per_hour", None)] == 1 and used[("app_sms_budget.per_hour", "web")] == 1
+    stats = (await client.get("/v1/admin/stats?by=prefix&window=600", headers=ADMIN)).json()
+    assert next(r for r in stats["rows"] if r["key"] == PREFIX)["sent"] == 1
+
+
+async def test_a_send_the_guard_refuses_leaves_every_budget_as_it_was(client: Client) -> None:
+    await patch_settings(client, **EVERY_BUDGET)
+    for number in RANGE[:19]:
+        assert (await send(client, number)).status_code == 201
+    before = await _budgets_used(client)
+    assert before[("country_limits.GB.per_hour", None)] == 19 and before[("sms_budget.spend_per_day", None)] == 9.5
+    for number in RANGE[19:22]:  # the send that trips the hold, then sends to the held range
+        assert assert_problem(await send(client, number), 429, "rate_limited")["limit"] == "conversion_guard"
+    assert await _budgets_used(client) == before

@@ -47,8 +47,11 @@ async def test_every_script_loads_into_redis_with_the_fragments_it_uses(redis: R
     source = lua_source(name)
     own = LUA.joinpath(f"{name}.lua").read_text(encoding="utf-8")
     assert source.endswith(own)
-    if "-- uses: " in own:  # the shared code comes first, in the order named
-        assert source.startswith(LUA.joinpath("shared", "now.lua").read_text(encoding="utf-8"))
+    uses = next((line for line in own.splitlines() if line.startswith("-- uses: ")), None)
+    if uses is not None:  # the shared code comes first, in the order named
+        named = [part.strip() for part in uses.removeprefix("-- uses: ").split(",")]
+        shared = "".join(LUA.joinpath("shared", f"{part}.lua").read_text(encoding="utf-8") for part in named)
+        assert source == shared + own
     registered = getattr(RedisStore(redis).scripts, name)
     assert await redis.script_load(source) == registered.sha  # compiles: Redis rejects a syntax error here
     assert await redis.script_exists(registered.sha) == [True]
@@ -105,6 +108,22 @@ async def test_index_and_window_keys_hash_by_their_own_tag() -> None:
     assert key_slot(KEYS.window("client", "web").encode()) == key_slot(b"client:web")
     assert key_slot(KEYS.window("ip", "203.0.113.7").encode()) == key_slot(b"ip:203.0.113.7")
     assert key_slot(KEYS.settings.encode()) == key_slot(KEYS.audit.encode())
+
+
+def test_the_budgets_and_the_conversion_guard_share_one_slot() -> None:
+    """One script admits a send: it charges the budgets and has the guard judge it (``fraud_admit``)."""
+    keys = [
+        KEYS.budget("country_limits.GB.per_hour"),
+        KEYS.budget("app:web:sms_budget.per_day"),
+        KEYS.budget_token("t1"),
+        KEYS.budget_index,
+        KEYS.guard_base("p", "+44740012") + ":s:123",
+        KEYS.guard_base("c", "GB") + ":l:45",
+        KEYS.guard_hold("+44740012"),
+        KEYS.guard_index("p"),
+        KEYS.guard_index("held"),
+    ]
+    assert {key_slot(key.encode()) for key in keys} == {key_slot(b"fraud")}
 
 
 async def test_record_keys_share_the_phone_numbers_slot() -> None:
