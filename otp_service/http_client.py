@@ -132,6 +132,34 @@ class VendorTransport(AiohttpTransport):
         return response
 
 
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()  # never holds anything, so one serves every client
+
+
+class _VendorClient(httpx.AsyncClient):
+    """httpx's client without a cookie jar. Vendors authenticate with tokens, never cookies, and one
+    client serves every adapter: a ``Set-Cookie`` from one vendor (or a proxy on the way) has no
+    business in later requests. It is also work saved on every call: httpx parses each response's
+    cookies through ``http.cookiejar`` (2.5 % of a send's CPU, issue 14)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
+
 def make_http_client(
     transport: httpx.AsyncBaseTransport | None, *, total_timeout_s: float, connect_timeout_s: float = 2.0
 ) -> httpx.AsyncClient:
@@ -140,7 +168,7 @@ def make_http_client(
     # Apache, Node, uvicorn) do: with equal timeouts a send can cross the server's close on the wire,
     # and that send fails as "may have delivered" although the vendor never read it.
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=3)
-    return httpx.AsyncClient(  # pool limits belong to the transport: httpx ignores its own with one
+    return _VendorClient(  # pool limits belong to the transport: httpx ignores its own with one
         transport=transport or VendorTransport(limits=limits),
         timeout=httpx.Timeout(total_timeout_s, connect=connect_timeout_s),
         follow_redirects=False,
