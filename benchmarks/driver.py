@@ -87,6 +87,8 @@ class Plan:
         return "send", "POST", "/v1/verifications", {"to": f"+34{self.range}{number:07d}"}
 
     def next(self) -> tuple[str, str, str, Any]:
+        if self.profile == "floor":
+            return "floor", "GET", "/health/live", None
         if self.profile == "send":
             return self._send()
         if self.profile == "check_wrong":
@@ -171,7 +173,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", required=True, choices=["send", "check_wrong", "check_right", "mixed"])
+    parser.add_argument("--profile", required=True, choices=["send", "check_wrong", "check_right", "mixed", "floor"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--concurrency", type=int, required=True)

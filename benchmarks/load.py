@@ -96,7 +96,9 @@ def stop_children() -> None:
 def _wrk_command(spec: PhaseSpec, url: str, duration: float, concurrency: int, threads: int) -> list[str]:
     args = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(duration))}s"]
     args += ["--timeout", "10s", "-s", str(WRK_DIR / f"{spec.name}.lua"), url, "--", str(threads)]
-    if spec.name == "send":
+    if spec.name == "floor":
+        pass
+    elif spec.name == "send":
         args += [spec.send_range]
     elif spec.name == "check_wrong":
         args += [str(spec.pool), str(spec.uses)]
@@ -237,6 +239,7 @@ def run_phase(
         "machine_busy_share": cpu["machine_busy_share"],
         "service_pids_changed": cpu["service_pids_changed"],
         "service_cpu_ms_per_request": round(cpu_s.get("service", 0.0) * 1000 / per_req, 3),
+        "service_kernel_ms_per_request": round(cpu.get("service_kernel_s", 0.0) * 1000 / per_req, 3),
         "redis_cpu_ms_per_request": round(cpu_s.get("redis", 0.0) * 1000 / per_req, 3),
         "fake_cpu_ms_per_request": round(cpu_s.get("fake_provider", 0.0) * 1000 / per_req, 3),
         "driver_cpu_ms_per_request": round(driver_cpu * 1000 / per_req, 3),

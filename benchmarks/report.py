@@ -13,6 +13,7 @@ from typing import Any
 __all__ = ("TARGETS", "evaluate_targets", "git_info", "machine_info", "render", "write_json")
 
 _PACKAGES = ("argon2-cffi", "argon2-cffi-bindings", "litestar", "uvicorn", "redis", "hiredis", "httpx", "uvloop")
+PHASE_ORDER = ("send", "check_wrong", "check_right", "mixed", "floor")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGETS = {  # issue 14
     "check_ratio_min": 0.80,  # default profile: check throughput / argon2 verify ceiling
@@ -132,11 +133,7 @@ def render(doc: dict[str, Any]) -> str:
         "",
         "CPU beyond argon2 per request, ms (service CPU per request minus argon2's cost at the ceiling):",
     ]
-    names = [
-        n
-        for n in ("send", "check_wrong", "check_right", "mixed")
-        if any(n in p["phases"] for p in doc["profiles"].values())
-    ]
+    names = [n for n in PHASE_ORDER if any(n in p["phases"] for p in doc["profiles"].values())]
     lines.append(f"  {'profile':<10}" + "".join(f" {n:>12}" for n in names))
     for prof, profile in doc["profiles"].items():
         cells = [profile["phases"].get(n, {}).get("service_cpu_ms_per_request_beyond_argon2") for n in names]
@@ -217,8 +214,8 @@ def _render_profile(profile: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        "CPU share of the machine per phase (service / redis / fake provider / load driver / prober); Redis calls "
-        "per request; connections per worker:",
+        "CPU share of the machine per phase (service / redis / fake provider / load driver / prober); the service's "
+        "CPU spent in the kernel (system calls); Redis calls per request; connections per worker:",
     ]
     for name, ph in phases.items():
         s = ph["cpu_share_of_machine"]
@@ -231,6 +228,7 @@ def _render_profile(profile: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {name:<12} {s.get('service', 0):.0%} / {s.get('redis', 0):.0%} / {s.get('fake_provider', 0):.0%} / "
             f"{s.get('load_driver', 0):.0%} / {s.get('prober', 0):.0%};  "
+            f"svc CPU in the kernel {_f(ph.get('service_kernel_ms_per_request'), '.2f')} ms/req; "
             f"redis {ph['redis_calls_per_request']:.1f} calls ({ph['redis_scripts_per_request']:.1f} scripts)/req"
             f"; connections per worker {'/'.join(map(str, ph.get('connections_per_worker') or []))}{extra}"
         )

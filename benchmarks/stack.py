@@ -47,6 +47,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def kernel_seconds(pid: int) -> float:
+    """stime of one process in seconds: its system calls (sockets, futexes) and the kernel work they do."""
+    fields = proc_stat(pid)
+    return int(fields[12]) / CLK_TCK if fields is not None else 0.0
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -62,6 +68,7 @@ class CpuSnapshot:
     machine_busy: float
     machine_total: float
     service_pids: list[int] = field(default_factory=list)
+    service_kernel: float = 0.0  # the share of the service's CPU spent in the kernel
 
     def delta(self, later: CpuSnapshot) -> dict[str, Any]:
         wall = later.at - self.at
@@ -76,6 +83,7 @@ class CpuSnapshot:
             "machine_busy_share": round(busy / total, 3) if total > 0 else None,
             "machine_busy_s": round(busy, 3),
             "service_pids_changed": sorted(self.service_pids) != sorted(later.service_pids),
+            "service_kernel_s": round(later.service_kernel - self.service_kernel, 3),
         }
 
 
@@ -213,6 +221,7 @@ class Stack:
             machine_busy=busy,
             machine_total=total,
             service_pids=roles["service"],
+            service_kernel=sum(kernel_seconds(p) for p in roles["service"]),
         )
 
     def alive(self) -> bool:

@@ -29,7 +29,7 @@ import collections
 import dataclasses
 import enum
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -79,6 +79,9 @@ def _base(vid: str, e164: str, app: str) -> dict[str, Any]:
 
 Events = Sequence[tuple[EventType, str, Mapping[str, Any]]]
 Deadline = tuple[str, str, int, Mapping[str, Any]]
+# A publish's events and deadline, made only when it is sent: most apps have no endpoint, and the
+# payloads (the number's country, masked, and times) were then made for nothing.
+Made = Callable[[], tuple[Events, Deadline]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,8 +91,7 @@ class _Skipped:
     at: float  # time.monotonic()
     wall_ms: float
     app: str
-    events: Events
-    deadline: Deadline
+    made: Made
 
 
 class EventSink:
@@ -115,20 +117,24 @@ class EventSink:
         """A send (or resend) that a provider took: ``created`` for a new verification, then its
         delivery state; the expiry deadline is (re)set to the verification's."""
         v = verification
-        base = _base(v.id, v.to, v.client)
-        events: list[tuple[EventType, str, Mapping[str, Any]]] = []
-        if created:
-            created_data = {
-                **base,
-                "status": "pending",
-                "channel": v.channel,
-                "created_at": rfc3339(v.created_ms),
-                "expires_at": rfc3339(v.expires_ms),
-            }
-            events.append((EventType.CREATED, v.id, created_data))
-        events.append((EventType.DELIVERY_UPDATED, v.id, self._delivery(v)))
-        expired = {**base, "status": "expired", "expires_at": rfc3339(v.expires_ms)}
-        await self._publish(v.client, events, deadline=("set", v.id, v.expires_ms, expired))
+
+        def made() -> tuple[Events, Deadline]:
+            base = _base(v.id, v.to, v.client)
+            events: list[tuple[EventType, str, Mapping[str, Any]]] = []
+            if created:
+                created_data = {
+                    **base,
+                    "status": "pending",
+                    "channel": v.channel,
+                    "created_at": rfc3339(v.created_ms),
+                    "expires_at": rfc3339(v.expires_ms),
+                }
+                events.append((EventType.CREATED, v.id, created_data))
+            events.append((EventType.DELIVERY_UPDATED, v.id, self._delivery(v)))
+            expired = {**base, "status": "expired", "expires_at": rfc3339(v.expires_ms)}
+            return events, ("set", v.id, v.expires_ms, expired)
+
+        await self._publish_made(v.client, made, clears=False)
 
     async def delivery_updated(self, verification: Verification) -> None:
         """A delivery receipt moved the verification's delivery state."""
@@ -137,8 +143,12 @@ class EventSink:
 
     async def finished(self, type: EventType, *, vid: str, e164: str, app: str) -> None:
         """Approved, out of attempts or canceled: the verification will not expire any more."""
-        data = {**_base(vid, e164, app), "status": _FINAL[type]}
-        await self._publish(app, [(type, vid, data)], deadline=("clear", vid, 0, {}))
+
+        def made() -> tuple[Events, Deadline]:
+            data = {**_base(vid, e164, app), "status": _FINAL[type]}
+            return [(type, vid, data)], ("clear", vid, 0, {})
+
+        await self._publish_made(app, made, clears=True)
 
     @staticmethod
     def _delivery(v: Verification) -> dict[str, Any]:
@@ -150,12 +160,16 @@ class EventSink:
         }
 
     async def _publish(self, app: str, events: Events, *, deadline: Deadline = ("", "", 0, {})) -> None:
+        await self._publish_made(app, lambda: (events, deadline), clears=deadline[0] == "clear")
+
+    async def _publish_made(self, app: str, made: Made, *, clears: bool) -> None:
         if self._store is None:
             return
         if self._presence is not None and not await self._presence.has_endpoints(app):
-            if deadline[0] == "clear":
-                self._skipped.append(_Skipped(time.monotonic(), time.time() * 1000, app, events, deadline))
+            if clears:
+                self._skipped.append(_Skipped(time.monotonic(), time.time() * 1000, app, made))
             return
+        events, deadline = made()
         await self._send(self._store, app, events, deadline)
 
     async def _caught_up(self, view: View) -> None:
@@ -166,7 +180,8 @@ class EventSink:
             skipped = self._skipped.popleft()
             epoch = view.apps.get(skipped.app)
             if store is not None and epoch is not None and skipped.wall_ms + view.offset_ms >= epoch - SKEW_SLACK_MS:
-                await self._send(store, skipped.app, skipped.events, skipped.deadline)
+                events, deadline = skipped.made()
+                await self._send(store, skipped.app, events, deadline)
 
     @staticmethod
     async def _send(store: RedisStore, app: str, events: Events, deadline: Deadline) -> None:
