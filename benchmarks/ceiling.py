@@ -7,6 +7,8 @@
 * A Redis round trip of the store's main scripts (``begin_send`` for a send, ``take_attempt`` for a
   check) through the service's own stores (``LimitWindows``, ``VerificationStore``) and redis-py
   client: latency of one caller, and calls/s with 32 concurrent callers in one asyncio process.
+* The client CPU of one vendor call through the service's own HTTP client (httpx over aiohttp,
+  ``make_http_client``), against the vendor fake: what a send's delivery costs the service itself.
 
     python -m benchmarks.ceiling          # just these figures
 """
@@ -27,7 +29,7 @@ from otp_service.domain.codes import DEFAULT_ARGON2, Argon2Params, CodeHasher
 
 from .argon2_params import one_call_ms
 
-__all__ = ("argon2_ceiling", "machine_busy_share", "redis_round_trip")
+__all__ = ("argon2_ceiling", "machine_busy_share", "redis_round_trip", "vendor_call")
 
 
 def _rate(op: Callable[[int], object], threads: int, seconds: float) -> float:
@@ -179,6 +181,50 @@ async def _redis_figures(url: str, seconds: float, concurrency: int) -> dict[str
 
 def redis_round_trip(url: str, seconds: float = 2.0, concurrency: int = 32) -> dict[str, Any]:
     return asyncio.run(_redis_figures(url, seconds, concurrency))
+
+
+async def _vendor_figures(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
+    import resource
+
+    from otp_service.http_client import make_http_client
+
+    client = make_http_client(None, total_timeout_s=10.0)
+    body = {"to": "34600000000", "text": "Your code is 123456"}
+
+    async def call() -> None:
+        response = await client.post(f"{url}/__bench/vendor-call", json=body)
+        response.read()
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    try:
+        for _ in range(20):  # warm up: connections, the first request's imports
+            await call()
+        done = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                await call()
+                done += 1
+
+        began = cpu()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return {
+            "concurrency": concurrency,
+            "calls": done,
+            "client_cpu_us_per_call": round((cpu() - began) / max(done, 1) * 1e6, 1),
+        }
+    finally:
+        await client.aclose()
+
+
+def vendor_call(url: str, seconds: float = 2.0, concurrency: int = 16) -> dict[str, Any]:
+    """Client CPU per vendor call (the fake's answer, whatever it is, is read like a vendor's)."""
+    return asyncio.run(_vendor_figures(url, seconds, concurrency))
 
 
 def main() -> None:

@@ -155,6 +155,7 @@ def run_profile(args: argparse.Namespace, workdir: Path, profile: str) -> dict[s
         service_env=service_env,
     )
     with stack:
+        ceil["vendor_call"] = ceiling.vendor_call(stack.fake_url, seconds=1.0 if args.quick else 2.0)
         stack.admin_patch(BENCH_SETTINGS)
         time.sleep(1.1)  # live settings reach every worker within 1 s
 

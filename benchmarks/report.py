@@ -189,6 +189,12 @@ def _render_profile(profile: dict[str, Any]) -> list[str]:
             f"{r['begin_send']['client_cpu_us_per_call']:.0f} / {r['take_attempt']['client_cpu_us_per_call']:.0f} "
             "us client CPU per call"
         )
+    v = ceiling.get("vendor_call")
+    if v:
+        lines.append(
+            f"Vendor   one call through the service's HTTP client to the fake, {v['concurrency']} concurrent: "
+            f"{v['client_cpu_us_per_call']:.0f} us client CPU per call"
+        )
     lines.append("")
     header = (
         f"{'phase':<12} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'ok':>7} {'unint.':>6} "

@@ -4,6 +4,8 @@ renders both profiles and judges issue 14's targets."""
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from benchmarks import ceiling, report
@@ -83,3 +85,25 @@ def test_the_report_judges_each_target_on_its_own_profile() -> None:
     text = report.render(doc)
     assert "== profile default" in text and "== profile cheap" in text
     assert "  cheap              0.95         0.55" in text  # CPU beyond argon2: send, check_wrong
+
+
+def test_the_vendor_call_figure_goes_through_the_services_http_client() -> None:
+    class Vendor(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Vendor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        figures = ceiling.vendor_call(f"http://127.0.0.1:{server.server_address[1]}", seconds=0.2, concurrency=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert figures["calls"] > 0 and figures["client_cpu_us_per_call"] > 0
