@@ -250,6 +250,13 @@ def _render_profile(profile: dict[str, Any]) -> list[str]:
                 f"    WARNING: other processes used {ph['cpu_share_of_machine']['other_processes']:.0%} of the machine"
                 " during this phase; its figures are low (run again on a quiet machine)"
             )
+        split = ph.get("connections_per_worker") or []
+        if len(split) > 1 and max(split) >= 3 * max(min(split), 1):
+            lines.append(
+                f"    WARNING: connections split unevenly across the workers ({'/'.join(map(str, split))}): uvicorn's "
+                "workers share one listening socket and the first to wake takes most of a burst, so one worker "
+                "carried the phase and the machine was not saturated"
+            )
         if ph.get("service_pids_changed"):
             lines.append("    WARNING: the service's processes changed during the phase (a worker restarted?)")
     if profile.get("service_log", {}).get("problem_lines"):
