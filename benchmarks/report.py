@@ -253,9 +253,8 @@ def _render_profile(profile: dict[str, Any]) -> list[str]:
         split = ph.get("connections_per_worker") or []
         if len(split) > 1 and max(split) >= 3 * max(min(split), 1):
             lines.append(
-                f"    WARNING: connections split unevenly across the workers ({'/'.join(map(str, split))}): uvicorn's "
-                "workers share one listening socket and the first to wake takes most of a burst, so one worker "
-                "carried the phase and the machine was not saturated"
+                f"    WARNING: connections split unevenly across the workers ({'/'.join(map(str, split))}): one "
+                "worker carried most of the phase and the machine was not saturated"
             )
         if ph.get("service_pids_changed"):
             lines.append("    WARNING: the service's processes changed during the phase (a worker restarted?)")

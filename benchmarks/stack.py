@@ -189,8 +189,9 @@ class Stack:
     def connections_per_process(self) -> list[int]:
         """Established connections each service process holds on its port (load and prober), largest first.
 
-        uvicorn's workers share one listening socket, so the kernel decides which worker accepts each
-        connection; with few long-lived connections the split can be far from even.
+        Each worker listens on a socket of its own (``otp_service/workers.py``, SO_REUSEPORT) and the
+        kernel spreads connections over them by address; with few long-lived connections the split is
+        still only roughly even.
         """
         port = f":{self.port:04X}"
         inodes: set[str] = set()

@@ -166,16 +166,48 @@ def serve(host: str, port: int, workers: int) -> None:
         # uvicorn re-raises a SIGTERM it handled under the handler it found; the default one would end
         # the process before the folder above is removed. This one exits normally instead.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        uvicorn.run(
-            "otp_service.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            http=CappedHttpToolsProtocol,
-            timeout_graceful_shutdown=20,
-            **_UVICORN,
-        )
+        if workers == 1:
+            uvicorn.run(
+                "otp_service.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                http=CappedHttpToolsProtocol,
+                timeout_graceful_shutdown=20,
+                **_UVICORN,
+            )
+            return
+        _serve_workers(host, port, workers)
+
+
+def _serve_workers(host: str, port: int, workers: int) -> None:
+    """uvicorn's supervisor with a socket per worker (``workers.py``: connections spread evenly)."""
+    import uvicorn
+
+    from .http_protocol import CappedHttpToolsProtocol
+    from .workers import Supervisor, listening_sockets
+
+    config = uvicorn.Config(
+        "otp_service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=CappedHttpToolsProtocol,
+        timeout_graceful_shutdown=20,
+        **_UVICORN,
+    )
+    try:
+        sockets = listening_sockets(host, port, workers)
+    except OSError as exc:
+        _fail(f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})")
+    try:
+        Supervisor(config, sockets).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @main.command()
