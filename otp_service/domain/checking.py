@@ -41,6 +41,12 @@ _VENDOR_OUTCOME = {
     CheckOutcome.LOCKED: CheckVerdict.LOCKED,
 }
 
+# A charge refused by a window: the limit that refused it, and what the answer says.
+_REFUSED = {
+    TakeOutcome.SOURCE_BUDGET: ("source_check_limit", "Too many failed checks for this number from this end user."),
+    TakeOutcome.BUDGET: ("check_limit", "Too many failed checks for this number."),
+}
+
 _FINISHED = {FinishOutcome.APPROVED: EventType.APPROVED, FinishOutcome.DEAD: EventType.MAX_ATTEMPTS_REACHED}
 
 
@@ -108,25 +114,14 @@ class CheckFlow:
             self.releases.later("check", release)
             raise
         # Not judged (missing, either budget): the script took no slot of the source's.
-        if taken.outcome is TakeOutcome.SOURCE_BUDGET:
+        if taken.outcome in _REFUSED:
+            limit, message = _REFUSED[taken.outcome]
             CHECKS.labels("rate_limited").inc()
-            RATE_LIMITED.labels("source_check_limit").inc()
-            raise RateLimited(
-                "Too many failed checks for this number from this end user.",
-                limit="source_check_limit",
-                retry_after_s=math.ceil(taken.wait_ms / 1000),
-            )
+            RATE_LIMITED.labels(limit).inc()
+            raise RateLimited(message, limit=limit, retry_after_s=math.ceil(taken.wait_ms / 1000))
         if taken.outcome is TakeOutcome.MISSING:
             CHECKS.labels("not_found").inc()
             raise NotFound("No pending verification for this number or id.")
-        if taken.outcome is TakeOutcome.BUDGET:
-            CHECKS.labels("rate_limited").inc()
-            RATE_LIMITED.labels("check_limit").inc()
-            raise RateLimited(
-                "Too many failed checks for this number.",
-                limit="check_limit",
-                retry_after_s=math.ceil(taken.wait_ms / 1000),
-            )
         structlog.contextvars.bind_contextvars(verification_id=taken.id)
 
         try:
