@@ -29,7 +29,16 @@ import httpx
 
 from otp_service.devredis import RedisProcess, free_port
 from tests.fakes import gatum
-from tests.processes import REPO, clean_env, descendants, otp_service_command, proc_stat, stop_group, wait_http
+from tests.processes import (
+    REPO,
+    clean_env,
+    connections_held,
+    descendants,
+    otp_service_command,
+    proc_stat,
+    stop_group,
+    wait_http,
+)
 
 __all__ = ("REPO", "CpuSnapshot", "Stack", "cpu_seconds", "machine_cpu")
 
@@ -193,25 +202,7 @@ class Stack:
         kernel spreads connections over them by address; with few long-lived connections the split is
         still only roughly even.
         """
-        port = f":{self.port:04X}"
-        inodes: set[str] = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with contextlib.suppress(OSError):
-                for line in Path(table).read_text().splitlines()[1:]:
-                    fields = line.split()
-                    if fields[3] == "01" and fields[1].endswith(port):  # ESTABLISHED, our side
-                        inodes.add(fields[9])
-        counts = []
-        for pid in self.service_pids():
-            held = 0
-            with contextlib.suppress(OSError):
-                for fd in os.listdir(f"/proc/{pid}/fd"):
-                    with contextlib.suppress(OSError):
-                        target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                        held += target.startswith("socket:[") and target[8:-1] in inodes
-            if held:
-                counts.append(held)
-        return sorted(counts, reverse=True)
+        return sorted((held for held in connections_held(self.port, self.service_pids()) if held), reverse=True)
 
     def cpu_snapshot(self) -> CpuSnapshot:
         roles = self.pids_by_role()

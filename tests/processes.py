@@ -64,6 +64,42 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+_ESTABLISHED, _LISTEN = "01", "0A"
+
+
+def _tcp_inodes(port: int, state: str) -> list[str]:
+    """The socket inodes on ``port`` (our side) in ``state``, from /proc/net/tcp and tcp6."""
+    wanted = f":{port:04X}"
+    inodes: list[str] = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == state and fields[1].endswith(wanted):
+                    inodes.append(fields[9])
+    return inodes
+
+
+def listening_sockets_on(port: int) -> int:
+    """How many sockets listen on ``port`` (one per worker once every worker serves)."""
+    return len(_tcp_inodes(port, _LISTEN))
+
+
+def connections_held(port: int, pids: list[int]) -> list[int]:
+    """Established connections on ``port`` each of ``pids`` holds (0 for a process holding none)."""
+    inodes = set(_tcp_inodes(port, _ESTABLISHED))
+    counts = []
+    for pid in pids:
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    held += target.startswith("socket:[") and target[8:-1] in inodes
+        counts.append(held)
+    return counts
+
+
 def wait_http(proc: subprocess.Popen[bytes], url: str, log: Path, what: str, timeout_s: float = 30.0) -> None:
     """Return once ``url`` answers 200; raise with the log's tail if ``proc`` exits or time runs out."""
     deadline = time.monotonic() + timeout_s

@@ -17,7 +17,7 @@ import pytest
 
 from otp_service.devredis import RedisProcess, free_port
 from otp_service.metrics_export import OWNER, PREFIX
-from tests.processes import descendants
+from tests.processes import connections_held, descendants, listening_sockets_on
 from tests.scale.procs import Service, service_env
 
 
@@ -93,37 +93,6 @@ def test_the_metrics_port_serves_metrics_and_the_public_port_does_not(
         service.stop()
 
 
-def _connections_per_worker(service: Service) -> list[int]:
-    """Established connections each worker process holds on the service's port (from /proc)."""
-    port = f":{service.port:04X}"
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if fields[3] == "01" and fields[1].endswith(port):  # ESTABLISHED, the server's side
-                    inodes.add(fields[9])
-    counts = []
-    for child in descendants(service.pid):
-        held = 0
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{child}/fd"):
-                with contextlib.suppress(OSError):
-                    target = os.readlink(f"/proc/{child}/fd/{fd}")
-                    held += target.startswith("socket:[") and target[8:-1] in inodes
-        counts.append(held)
-    return sorted(c for c in counts if c)
-
-
-def _listening(port: int) -> int:
-    """Sockets listening on ``port`` (one per worker once every worker serves)."""
-    wanted = f":{port:04X}"
-    return sum(
-        line.split()[3] == "0A" and line.split()[1].endswith(wanted)
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-    )
-
-
 def test_connections_opened_at_once_are_spread_over_every_worker(redis_url: str, tmp_path: Path) -> None:
     """Each worker listens on its own socket (SO_REUSEPORT), so a burst of keep-alive connections is not
     taken by whichever worker wakes first (one worker held 32 of 32 with uvicorn's shared socket)."""
@@ -131,16 +100,16 @@ def test_connections_opened_at_once_are_spread_over_every_worker(redis_url: str,
     service.start()
     try:
         deadline = time.monotonic() + 20
-        while _listening(service.port) < 2 and time.monotonic() < deadline:  # the second worker may start later
+        while listening_sockets_on(service.port) < 2 and time.monotonic() < deadline:  # the second may start later
             time.sleep(0.05)
-        assert _listening(service.port) == 2
+        assert listening_sockets_on(service.port) == 2
         with contextlib.ExitStack() as stack:
             sockets = [stack.enter_context(socket.create_connection(("127.0.0.1", service.port))) for _ in range(32)]
             for sock in sockets:  # a request on each, so each connection is accepted and held
                 sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
             for sock in sockets:
                 assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-            split = _connections_per_worker(service)
+            split = sorted(c for c in connections_held(service.port, descendants(service.pid)) if c)
         assert len(split) == 2 and sum(split) == 32
         assert min(split) >= 6, split  # the kernel hashes by address: even-ish, never all on one worker
     finally:
